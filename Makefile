@@ -1,0 +1,47 @@
+# ToukTouk: `make demo` publishes a demo episode, `make test` runs every check.
+# Both install what is missing first (Debian packages, the pinned Python packages, the offline
+# Whisper model), so they work on a fresh Debian machine.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-12)
+DEB_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core
+FOOTAGE ?=
+
+.PHONY: setup system demo test lint typecheck clean
+
+setup: system $(STAMP)
+
+system:
+	@if ! command -v ffmpeg >/dev/null || ! command -v espeak-ng >/dev/null \
+	   || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ]; then \
+	  echo "Installing Debian packages: $(DEB_PACKAGES)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES); \
+	fi
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -c requirements.lock -e '.[test]'
+	$(BIN)/touktouk models install base
+	rm -f $(VENV)/.installed-* && touch $@
+
+demo: setup
+	@set -e; footage="$(FOOTAGE)"; \
+	if [ -z "$$footage" ]; then footage=demo/episode.mp4; $(BIN)/touktouk demo-footage $$footage; fi; \
+	$(BIN)/touktouk publish "$$footage" --episode config/episodes/demo.toml
+
+lint: setup
+	$(BIN)/ruff check src tests flows
+	$(BIN)/ruff format --check src tests flows
+
+typecheck: setup
+	$(BIN)/mypy src
+
+test: setup lint typecheck
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) demo published .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,170 @@
+"""Series and episode configuration: pydantic models and loaders with errors that name
+the file, the field and what is expected."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from touktouk.errors import ConfigError
+from touktouk.timeline import parse_timecode
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+HEX_COLOUR = r"^#[0-9A-Fa-f]{6}$"
+DEFAULT_CONFIG = Path("config/touktouk.toml")
+CLIP_PLATFORMS = ("youtube_shorts", "tiktok", "instagram_reels", "linkedin", "x")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WhisperSettings(_Strict):
+    backend: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
+    model: str = Field("base", description="Model name (tiny … large-v3, turbo) or a local folder")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: str = Field("auto", description="int8 on CPU, float16 on CUDA when 'auto'")
+    beam_size: Annotated[int, Field(ge=1, le=10)] = 5
+    vad: bool = True
+    threads: Annotated[int, Field(ge=0, le=64)] = 0
+
+
+class BrandSettings(_Strict):
+    font: str = "DejaVu Sans"
+    fonts_dir: str = Field("", description="Folder holding the font files; empty = system fonts")
+    primary_colour: Annotated[str, Field(pattern=HEX_COLOUR)] = "#FFFFFF"
+    highlight_colour: Annotated[str, Field(pattern=HEX_COLOUR)] = "#FFD400"
+
+
+class ClipSettings(_Strict):
+    auto_clips: Annotated[int, Field(ge=0, le=20)] = 3
+    min_seconds: Annotated[float, Field(gt=0)] = 20.0
+    max_seconds: Annotated[float, Field(gt=0)] = 60.0
+    platforms: tuple[str, ...] = CLIP_PLATFORMS
+
+    @field_validator("platforms")
+    @classmethod
+    def _known_platforms(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for p in value:
+            if p not in CLIP_PLATFORMS:
+                raise ValueError(f"unknown clip platform '{p}'; choose from {', '.join(CLIP_PLATFORMS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _range(self) -> ClipSettings:
+        if self.min_seconds >= self.max_seconds:
+            raise ValueError("min_seconds must be below max_seconds")
+        return self
+
+
+class RenderSettings(_Strict):
+    preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"] = "veryfast"
+    crf: Annotated[int, Field(ge=0, le=51)] = 20
+    audio_bitrate: str = "192k"
+
+
+class SeriesConfig(_Strict):
+    series: str = "ToukTouk"
+    series_slug: Annotated[str, Field(pattern=SLUG.pattern)] = "touktouk"
+    language: str = "fr"
+    store: str = "./published"
+    endpoint_url: str = Field("", description="S3 endpoint for non-AWS providers; empty = AWS or AWS_ENDPOINT_URL")
+    whisper: WhisperSettings = WhisperSettings()
+    brand: BrandSettings = BrandSettings()
+    clips: ClipSettings = ClipSettings()
+    render: RenderSettings = RenderSettings()
+
+
+class Pick(_Strict):
+    """A clip the producer chose by timecode."""
+
+    start: float
+    end: float
+    title: str = ""
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _timecode(cls, value: Any) -> float:
+        if isinstance(value, (str, int, float)):
+            return parse_timecode(value)
+        raise ValueError('expected a timecode such as "00:01:30" or a number of seconds')
+
+    @model_validator(mode="after")
+    def _order(self) -> Pick:
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end:g} s) must be after start ({self.start:g} s)")
+        return self
+
+
+class EpisodeConfig(_Strict):
+    season: Annotated[int, Field(ge=1, le=99)] = 1
+    number: Annotated[int, Field(ge=0, le=999)]
+    slug: Annotated[str, Field(pattern=SLUG.pattern, max_length=60)]
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    guest: str = ""
+    organisation: str = ""
+    cause: str = ""
+    hashtags: tuple[str, ...] = ()
+    links: dict[str, str] = {}
+    picks: tuple[Pick, ...] = ()
+
+    @property
+    def episode_id(self) -> str:
+        return f"s{self.season:02d}e{self.number:02d}-{self.slug}"
+
+
+def _describe_errors(path: Path, exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(file)"
+        msg = err["msg"]
+        if err["type"] == "string_pattern_mismatch" and "slug" in where:
+            msg = "must be lower-case letters, digits and dashes (e.g. 'marie-dupont')"
+        elif err["type"] == "extra_forbidden":
+            msg = "is not a known field (check its spelling)"
+        problems.append(f"field '{where}' {msg}" if not msg.startswith("field") else msg)
+    return f"{path}: " + "; ".join(problems) + "."
+
+
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"{path}: {what} file not found; check the path (see config/ for examples).")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax at that line.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8.") from None
+
+
+def load_series(path: Path | str | None = None) -> SeriesConfig:
+    """Load config/touktouk.toml; no file at the default path means the embedded defaults."""
+    if path is None:
+        if not DEFAULT_CONFIG.is_file():
+            return SeriesConfig()
+        path = DEFAULT_CONFIG
+    path = Path(path)
+    data = _read_toml(path, "series config")
+    try:
+        return SeriesConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe_errors(path, exc)) from None
+
+
+def load_episode(path: Path | str) -> EpisodeConfig:
+    path = Path(path)
+    data = _read_toml(path, "episode")
+    try:
+        return EpisodeConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe_errors(path, exc)) from None
+
+
+def episode_from_footage(footage: Path) -> EpisodeConfig:
+    """An episode identity for footage published without an episode file."""
+    stem = re.sub(r"[^a-z0-9]+", "-", footage.stem.lower()).strip("-")[:60].strip("-") or "episode"
+    return EpisodeConfig(number=0, slug=stem, title=footage.stem[:200] or "Episode")

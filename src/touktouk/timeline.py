@@ -1,0 +1,163 @@
+"""Value types shared by every room: words, segments, transcripts, clip plans, time helpers.
+
+Pure data, no I/O. Times are seconds (float) relative to the start of the episode master
+unless a docstring says otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SENTENCE_END = re.compile(r"[.!?…]+[»\"')\]]*$")
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    text: str
+    probability: float = 1.0
+
+    @property
+    def ends_sentence(self) -> bool:
+        return bool(SENTENCE_END.search(self.text))
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class Transcript:
+    language: str
+    duration: float
+    segments: tuple[Segment, ...]
+    model: str = ""
+    backend: str = ""
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for s in self.segments for w in s.words]
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments).strip()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "language": self.language,
+            "duration": self.duration,
+            "model": self.model,
+            "backend": self.backend,
+            "segments": [
+                {
+                    "start": s.start,
+                    "end": s.end,
+                    "text": s.text,
+                    "words": [asdict(w) for w in s.words],
+                }
+                for s in self.segments
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Transcript:
+        return cls(
+            language=data["language"],
+            duration=float(data["duration"]),
+            model=data.get("model", ""),
+            backend=data.get("backend", ""),
+            segments=tuple(
+                Segment(
+                    start=float(s["start"]),
+                    end=float(s["end"]),
+                    text=s["text"],
+                    words=tuple(Word(**w) for w in s["words"]),
+                )
+                for s in data["segments"]
+            ),
+        )
+
+    def words_between(self, start: float, end: float) -> list[Word]:
+        """Words whose midpoint lies inside [start, end)."""
+        return [w for w in self.words if start <= (w.start + w.end) / 2 < end]
+
+
+@dataclass(frozen=True)
+class ClipPlan:
+    """One clip to cut from the master: where, why, and how it scored."""
+
+    id: str
+    start: float
+    end: float
+    text: str
+    title: str = ""
+    source: str = "auto"  # "auto" or "pick"
+    score: float = 0.0
+    reason: str = ""
+    score_parts: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+_TIMECODE = re.compile(r"^(?:(\d+):)?(?:(\d+):)?(\d+(?:[.,]\d+)?)$")
+
+
+def parse_timecode(value: str | float | int) -> float:
+    """Parse `SS`, `MM:SS`, `HH:MM:SS` (decimals allowed, comma or dot) into seconds."""
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise ValueError(f"negative time {value}")
+        return float(value)
+    m = _TIMECODE.match(value.strip())
+    if not m:
+        raise ValueError(f"'{value}' is not a timecode; write HH:MM:SS, MM:SS or seconds")
+    a, b, c = m.groups()
+    parts = [p for p in (a, b) if p is not None]
+    secs = float(c.replace(",", "."))
+    if parts and secs >= 60:
+        raise ValueError(f"'{value}': seconds must be below 60")
+    total = 0.0
+    for p in parts:
+        total = total * 60 + int(p)
+    if len(parts) == 2 and int(parts[1]) >= 60:
+        raise ValueError(f"'{value}': minutes must be below 60")
+    return total * 60 + secs if parts else secs
+
+
+def format_timecode(seconds: float, *, sep: str = ".", hours: bool = True) -> str:
+    """Format seconds as HH:MM:SS.mmm (sep "," gives SRT style)."""
+    ms = max(0, round(seconds * 1000))
+    h, rem = divmod(ms, 3_600_000)
+    m, rem = divmod(rem, 60_000)
+    s, ms = divmod(rem, 1000)
+    if hours or h:
+        return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+    return f"{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def merge_elisions(words: list[Word]) -> list[Word]:
+    """Join Whisper tokens that carry no leading space (French elisions: ' d' + "'être").
+
+    Input words keep the raw text with its leading space; output words are stripped.
+    """
+    merged: list[Word] = []
+    for w in words:
+        raw = w.text
+        if merged and raw and not raw[0].isspace() and (raw[0] in "'’-" or merged[-1].text[-1:] in "'’"):
+            prev = merged[-1]
+            merged[-1] = Word(prev.start, w.end, prev.text + raw.strip(), min(prev.probability, w.probability))
+        elif merged and raw and not raw[0].isspace() and raw.strip() and raw.strip()[0] in ",.;:!?…»)":
+            prev = merged[-1]
+            merged[-1] = Word(prev.start, max(prev.end, w.end), prev.text + raw.strip(), prev.probability)
+        elif raw.strip():
+            merged.append(Word(w.start, w.end, raw.strip(), w.probability))
+    return merged

@@ -1,0 +1,342 @@
+"""Caption layout, timing, subtitle files and burning with real ffmpeg."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import subprocess
+from pathlib import Path
+
+import pysubs2
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from touktouk.captions import (
+    NBSP,
+    CaptionEvent,
+    CaptionStyle,
+    classic_style,
+    escape_ass_text,
+    escape_filter_path,
+    french_typography,
+    layout_captions,
+    rebase,
+    subtitles_filter,
+    to_ssa,
+    vertical_style,
+    write_captions,
+)
+from touktouk.platforms import PLATFORMS
+from touktouk.timeline import Word
+
+FONTS_DIR = Path("/usr/share/fonts/truetype/dejavu")
+FONT = "DejaVu Sans"
+
+ESS = "Je crois que l'économie sociale et solidaire, c'est d'abord une affaire de gens qui se parlent."
+INTERVIEW = (
+    ESS + " Pourquoi ? Parce que, franchement, on n'a pas le choix ! Elle m'a dit : « c'est maintenant "
+    "ou jamais ». Le président de la Fédération nationale des associations était là avec les "
+    "bénévoles de la coopérative, et nous avons décidé de monter une épicerie solidaire dans le quartier."
+)
+WEAK_LINE_ENDS = {
+    "le", "la", "les", "l'", "un", "une", "des", "du", "de", "d'", "mon", "ton", "son", "ce",
+    "cette", "ces", "je", "tu", "il", "elle", "on", "nous", "vous", "ils", "elles",
+}  # fmt: skip
+
+
+def spoken(text: str, t0: float = 0.0) -> list[Word]:
+    """Plausible word timings: about 4 syllables a second, longer words take longer."""
+    words, t = [], t0
+    for token in text.split():
+        dur = 0.12 + 0.045 * len(token)
+        words.append(Word(round(t, 3), round(t + dur, 3), token))
+        t += dur + (0.35 if token.endswith((".", "!", "?", ",")) else 0.06)
+    return words
+
+
+def vertical() -> CaptionStyle:
+    return vertical_style(font_name=FONT, primary="#FFFFFF", highlight="#FFD400")
+
+
+# --- layout ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("max_chars", [22, 32, 42])
+def test_lines_respect_the_character_limit_and_line_count(max_chars: int) -> None:
+    events = layout_captions(spoken(INTERVIEW), max_chars_per_line=max_chars)
+    assert events
+    for ev in events:
+        assert 1 <= len(ev.lines) <= 2
+        assert all(len(line) <= max_chars for line in ev.lines), ev.lines
+
+
+@pytest.mark.parametrize("max_chars", [22, 32, 42])
+def test_no_line_ends_with_an_article_or_subject_pronoun(max_chars: int) -> None:
+    for ev in layout_captions(spoken(INTERVIEW), max_chars_per_line=max_chars):
+        for line in ev.lines:
+            last = line.split()[-1].lower()
+            assert last not in WEAK_LINE_ENDS, ev.lines
+
+
+def test_all_words_are_shown_in_order() -> None:
+    words = spoken(INTERVIEW)
+    events = layout_captions(words, max_chars_per_line=22)
+    assert [w for ev in events for w in ev.words] == words
+    shown = " ".join(" ".join(ev.lines) for ev in events).replace(NBSP, " ")
+    assert shown.split() == INTERVIEW.split()
+
+
+def test_sentence_end_starts_a_new_event() -> None:
+    events = layout_captions(spoken(INTERVIEW), max_chars_per_line=42)
+    assert events[0].text.endswith("se parlent.") or events[1].text.endswith("se parlent.")
+    assert any(ev.text == f"Pourquoi{NBSP}?" for ev in events)
+
+
+def test_classic_lines_break_after_punctuation_or_before_a_conjunction() -> None:
+    events = layout_captions(spoken(ESS), max_chars_per_line=42)
+    assert events[0].lines == ("Je crois que l'économie sociale", "et solidaire, c'est d'abord une affaire")
+    for ev in layout_captions(spoken(INTERVIEW), max_chars_per_line=42):
+        for line, nxt in itertools.pairwise(ev.lines):
+            good = line.endswith((",", ".", "!", "?", ":", ";", "»")) or nxt.split()[0] in {
+                "et", "ou", "mais", "donc", "car", "que", "qui", "de", "à", "pour", "dans", "sur", "avec",
+                "par", "en", "parce", "sans", "chez", "vers",
+            }  # fmt: skip
+            assert good or abs(len(line) - len(nxt)) <= 8, ev.lines
+
+
+def test_a_long_pause_starts_a_new_event() -> None:
+    words = [Word(0.0, 0.3, "Alors"), Word(0.35, 0.6, "voilà"), Word(2.0, 2.3, "ensuite"), Word(2.35, 2.7, "rien")]
+    events = layout_captions(words, max_chars_per_line=42)
+    assert [ev.text for ev in events] == ["Alors voilà", "ensuite rien"]
+
+
+def test_french_typography_nbsp_before_high_punctuation_and_inside_guillemets() -> None:
+    events = layout_captions(spoken(INTERVIEW), max_chars_per_line=42)
+    text = " ".join(ev.text for ev in events)
+    assert f"Pourquoi{NBSP}?" in text
+    assert f"choix{NBSP}!" in text
+    assert f"dit{NBSP}:" in text
+    assert f"«{NBSP}c'est" in text and f"jamais{NBSP}»" in text
+    assert " ?" not in text and " !" not in text and " :" not in text
+
+
+def test_typography_glues_and_never_doubles() -> None:
+    assert french_typography("Vraiment?") == f"Vraiment{NBSP}?"
+    assert french_typography(f"Vraiment{NBSP}?") == f"Vraiment{NBSP}?"
+    assert french_typography("Quoi ?!") == f"Quoi{NBSP}?!"
+    assert french_typography(f"«{NBSP}oui{NBSP}»") == f"«{NBSP}oui{NBSP}»"
+    assert french_typography("«oui»") == f"«{NBSP}oui{NBSP}»"
+    assert french_typography("à 14:30, voir https://x.fr") == "à 14:30, voir https://x.fr"
+    assert french_typography("bon , d'accord .") == "bon, d'accord."
+
+
+def test_short_event_is_extended_for_reading_and_minimum_duration() -> None:
+    words = [Word(1.0, 1.2, "Oui."), Word(5.0, 5.3, "Mais"), Word(5.35, 5.6, "enfin")]
+    events = layout_captions(words, max_chars_per_line=42)
+    assert events[0].start == 1.0
+    assert events[0].end == pytest.approx(1.0 + 5 / 6)
+    long_text = "Anticonstitutionnellement extraordinairement"
+    w = [Word(0.0, 0.4, long_text.split()[0]), Word(0.4, 0.8, long_text.split()[1])]
+    (ev,) = layout_captions(w, max_chars_per_line=42)
+    assert ev.end == pytest.approx(len(ev.text) / 17.0)
+
+
+def test_event_end_stops_before_the_next_event() -> None:
+    words = [Word(0.0, 0.2, "Oui."), Word(0.5, 0.8, "Non.")]
+    a, b = layout_captions(words, max_chars_per_line=42)
+    assert a.end == pytest.approx(0.5 - 2 / 25)
+    assert b.start == 0.5
+
+
+def test_a_word_longer_than_a_line_gets_an_event_of_its_own() -> None:
+    words = spoken("la déconstitutionnalisation progressive")
+    events = layout_captions(words, max_chars_per_line=22)
+    assert ["déconstitutionnalisation"] in [[w.text for w in ev.words] for ev in events] or any(
+        "déconstitutionnalisation" in ev.lines for ev in events
+    )
+
+
+# --- timing invariants (hypothesis) ---------------------------------------------------
+
+TOKENS = ["le", "la", "de", "et", "économie", "sociale,", "qui", "parlent.", "Pourquoi", "?", "«", "»",
+          "je", "l'association", "solidaire", "très", "bien", "!", "anticonstitutionnellement", "d'abord"]  # fmt: skip
+
+
+@st.composite
+def word_sequences(draw: st.DrawFn) -> list[Word]:
+    n = draw(st.integers(1, 60))
+    words, t = [], draw(st.floats(0, 100))
+    for _ in range(n):
+        t += draw(st.floats(0, 2.0))
+        dur = draw(st.floats(0.0, 1.5))
+        words.append(Word(t, t + dur, draw(st.sampled_from(TOKENS))))
+        t += dur
+    return words
+
+
+@settings(max_examples=300, deadline=None)
+@given(words=word_sequences(), max_chars=st.sampled_from([16, 22, 42]), max_lines=st.integers(1, 3))
+def test_timing_invariants(words: list[Word], max_chars: int, max_lines: int) -> None:
+    min_gap, max_duration = 2 / 25, 7.0
+    events = layout_captions(words, max_chars_per_line=max_chars, max_lines=max_lines)
+    assert [w for ev in events for w in ev.words] == words  # each word in exactly one event
+    for ev in events:
+        assert ev.end > ev.start
+        assert ev.end - ev.start <= max_duration + 1e-9
+        assert ev.start == ev.words[0].start
+        assert 1 <= len(ev.lines) <= max_lines
+    for a, b in itertools.pairwise(events):
+        assert a.start < b.start
+        assert b.start - a.end >= min_gap - 1e-9
+
+
+# --- rebase ---------------------------------------------------------------------------
+
+
+def test_rebase_keeps_overlapping_events_and_shifts_to_clip_time() -> None:
+    events = layout_captions(spoken(INTERVIEW), max_chars_per_line=22)
+    start, end = events[2].start + 0.1, events[5].end - 0.1
+    clip = rebase(events, start, end)
+    assert len(clip) == 4
+    assert clip[0].start == 0.0 and clip[0].lines == events[2].lines
+    assert clip[1].start == pytest.approx(events[3].start - start)
+    assert clip[1].words[0].start == pytest.approx(events[3].words[0].start - start)
+    assert clip[-1].end == pytest.approx(end - start)
+    for ev in clip:
+        assert 0 <= ev.start < ev.end <= end - start + 1e-9
+        assert all(0 <= w.start <= w.end <= end - start + 1e-9 for w in ev.words)
+    assert rebase(events, 10_000, 10_010) == []
+
+
+# --- ASS / SRT / VTT ------------------------------------------------------------------
+
+
+def test_karaoke_gives_one_event_per_word_with_the_active_word_highlighted() -> None:
+    words = spoken(ESS)
+    events = layout_captions(words, max_chars_per_line=22)
+    subs = to_ssa(events, vertical(), karaoke=True)
+    assert len(subs) == len(words)
+    first = events[0]
+    for i, w in enumerate(first.words):
+        text = subs[i].text
+        assert text.count("{\\c&H00D4FF&}") == 1  # #FFD400 as &HBBGGRR&
+        assert f"{{\\c&H00D4FF&}}{w.text}{{\\r}}" in text
+        assert text.replace("{\\c&H00D4FF&}", "").replace("{\\r}", "") == "\\N".join(first.lines)
+    assert subs[0].start == round(first.start * 1000)
+    assert subs[len(first.words) - 1].end == round(first.end * 1000)
+    for a, b in itertools.pairwise(subs):
+        assert a.end <= b.start
+
+
+def test_ass_file_carries_the_style() -> None:
+    style = vertical()
+    subs = to_ssa(layout_captions(spoken(ESS), max_chars_per_line=22), style, karaoke=False)
+    assert subs.info["PlayResX"] == "1080" and subs.info["PlayResY"] == "1920"
+    assert subs.info["WrapStyle"] == "2"
+    s = subs.styles[style.name]
+    assert s.fontname == FONT and s.bold
+    assert s.primarycolor == pysubs2.Color(255, 255, 255, 0)
+    assert s.secondarycolor == pysubs2.Color(0xFF, 0xD4, 0x00, 0)
+    assert s.marginv >= 1920 // 5
+    assert "\\N" in subs[0].text
+    classic = classic_style(font_name=FONT, primary="#FFFFFF", highlight="#FFD400")
+    assert (classic.play_res_x, classic.play_res_y, classic.max_chars_per_line, classic.alignment) == (
+        1920,
+        1080,
+        42,
+        2,
+    )
+
+
+def test_braces_and_backslashes_cannot_become_ass_tags() -> None:
+    words = [Word(0.0, 0.4, "{\\b1}gras"), Word(0.5, 0.9, "C:\\Nouveau}")]
+    events = layout_captions(words, max_chars_per_line=42)
+    for karaoke in (False, True):
+        subs = to_ssa(events, vertical(), karaoke=karaoke)
+        for ev in subs:
+            visible = ev.text.replace("{\\c&H00D4FF&}", "").replace("{\\r}", "")
+            assert "{" not in visible.replace("\\{", "") and "}" not in visible.replace("\\}", "")
+            assert "\\N" not in visible and "\\b1" not in visible
+            assert ev.plaintext  # pysubs2 still sees text, not an override block
+    assert escape_ass_text("{x}") == "\\{x\\}"
+
+
+def test_write_captions_writes_srt_vtt_and_ass(tmp_path: Path) -> None:
+    events = layout_captions(spoken(ESS + " A < B & C ?"), max_chars_per_line=22)
+    paths = write_captions(events, vertical(), tmp_path / "out", "clip01")
+    assert set(paths) == {"srt", "vtt", "ass"} and all(p.exists() for p in paths.values())
+    srt = paths["srt"].read_text(encoding="utf-8")
+    assert srt.startswith("1\n00:00:00,000 --> ")
+    assert "Je crois que\nl'économie sociale" in srt
+    vtt = paths["vtt"].read_text(encoding="utf-8")
+    assert vtt.startswith("WEBVTT\n\n00:00:00.000 --> ") and "A &lt; B &amp; C" in vtt
+    reread = pysubs2.load(str(paths["srt"]))
+    assert len(reread) == len(events)
+    ass = pysubs2.load(str(paths["ass"]))
+    assert len(ass) == sum(len(ev.words) for ev in events)
+
+
+# --- ffmpeg ---------------------------------------------------------------------------
+
+
+def test_escape_filter_path_escapes_both_levels() -> None:
+    assert escape_filter_path("/a/b.ass") == "/a/b.ass"
+    assert escape_filter_path("/l'a") == "/l\\\\\\'a"
+    assert escape_filter_path("/a:b") == "/a\\\\:b"
+    assert escape_filter_path("/a,b[c];d") == "/a\\,b\\[c\\]\\;d"
+    assert escape_filter_path("/a\\b") == "/a\\\\\\\\b"
+
+
+def _gray_frame(png: Path, width: int, height: int) -> bytes:
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(png), "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    assert len(raw) == width * height
+    return raw
+
+
+def _burn(ass: Path, png: Path, size: str) -> None:
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"color=c=black:s={size}:d=1",
+         "-vf", subtitles_filter(ass, FONTS_DIR), "-frames:v", "1", str(png)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not on PATH")
+def test_ffmpeg_burns_tricky_captions_from_a_tricky_directory(tmp_path: Path) -> None:
+    work = tmp_path / "l'entretien, n°1 [brut]; 100%"
+    tricky = "{L'ESS} : 100 % [utile] ; non, c'est l'économie à l'œuvre !"
+    events = layout_captions(spoken(tricky), max_chars_per_line=22)
+    assert all(ch in "".join(events[0].lines) for ch in "{}[];:'%,")
+    events = [CaptionEvent(0.0, 1.0, events[0].lines, events[0].words)]
+    style = vertical()
+    paths = write_captions(events, style, work, "clip: l'essai", karaoke=False)
+    png = work / "frame.png"
+    _burn(paths["ass"], png, "1080x1920")
+    pixels = _gray_frame(png, 1080, 1920)
+    w = 1080
+    caption_band = range(1920 - style.margin_v - 300, 1920 - style.margin_v + 10)
+    lit = [(i % w, i // w) for i in range(len(pixels)) if pixels[i] > 128]
+    assert lit, "nothing rendered"
+    assert all(y in caption_band for _, y in lit)
+    assert max(y for _, y in lit) < 1920 * 0.8  # above the bottom fifth (platform UI)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not on PATH")
+def test_vertical_lines_fit_inside_the_side_margins_when_rendered(tmp_path: Path) -> None:
+    # A 22-character line of wide capitals and accents: measure the rendered width.
+    style = vertical()
+    line = "FÉDÉRATION MONDIALE DU"[:22]
+    events = [CaptionEvent(0.0, 1.0, (line, "ÉCONOMIE SOCIALE"), ())]
+    paths = write_captions(events, style, tmp_path, "wide", karaoke=False)
+    _burn(paths["ass"], tmp_path / "wide.png", "1080x1920")
+    pixels = _gray_frame(tmp_path / "wide.png", 1080, 1920)
+    xs = [i % 1080 for i in range(len(pixels)) if pixels[i] > 128]
+    assert min(xs) >= 1080 * 0.05 and max(xs) <= 1080 * 0.95
+    # Centred text stays clear of the TikTok/Reels button column on the right.
+    assert max(xs) <= 1080 * (1 - PLATFORMS["tiktok"].safe_right)
