@@ -45,17 +45,24 @@ def write_series(
     return path
 
 
-def write_episode(path: Path, *, slug: str = "fleurs-lecture", picks: str = "") -> Path:
+def write_episode(path: Path, *, slug: str = "fleurs-lecture", picks: str = "", vocabulary: bool = True) -> Path:
+    """An episode file; vocabulary=False leaves out the guest, organisation, cause and hashtags,
+    which are given to Whisper as a prompt and would not match unrelated test speech."""
+    people = (
+        """guest = "Camille Martin"
+organisation = "Les Ateliers du Lien"
+cause = "l'insertion par l'activité économique"
+hashtags = ["ESS", "insertion"]"""
+        if vocabulary
+        else ""
+    )
     path.write_text(
         f"""
 season = 1
 number = 7
 slug = "{slug}"
 title = "Lectures : l'économie sociale, d'un mot à l'autre"
-guest = "Camille Martin"
-organisation = "Les Ateliers du Lien"
-cause = "l'insertion par l'activité économique"
-hashtags = ["ESS", "insertion"]
+{people}
 {picks}
 """,
         encoding="utf-8",

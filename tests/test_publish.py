@@ -17,9 +17,11 @@ from touktouk.manifest import SCHEMA
 
 pytestmark = pytest.mark.slow
 
-# Measured on the four FLEURS clips with the offline base model (int8, beam 5): 0.13 on
-# 2026-11-27. The espeak-ng fallback measured 0.22. The bound leaves room for CPU variance only.
-WER_BOUND = {"shared": 0.25, "project": 0.35}
+# Measured 2026-11-27 with the offline base model (int8, beam 5, VAD), text normalised as in
+# pipeline_helpers.normalise: 0.355 on the four FLEURS clips published as one episode (0.276
+# when each clip is transcribed alone; numbers such as "cent pour cent" vs "100" count as
+# errors). The bounds leave room for run-to-run variation only.
+WER_BOUND = {"shared": 0.42, "project": 0.35}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,9 @@ def local_publish(french, tmp_path_factory: pytest.TempPathFactory, prefect_harn
     store = tmp / "store"
     series = write_series(tmp / "touktouk.toml", store=str(store), platforms=("tiktok", "instagram_reels", "x"))
     episode = write_episode(
-        tmp / "episode.toml", picks='[[picks]]\nstart = "00:00:01"\nend = "00:00:12.5"\ntitle = "Le mot juste"'
+        tmp / "episode.toml",
+        vocabulary=False,
+        picks='[[picks]]\nstart = "00:00:01"\nend = "00:00:12.5"\ntitle = "Le mot juste"',
     )
     location = publish_episode(str(french.path), str(episode), None, str(series))
     manifest = load_json(Path(location).read_bytes())
@@ -160,3 +164,23 @@ def test_published_to_real_s3_server(s3_env, tmp_path: Path, prefect_harness: No
     assert client.head_object(Bucket="episodes", Key=f"season-one/{clip_key}")["ContentType"] == "video/mp4"
     text = " ".join(c["text"] for c in manifest["clips"]).lower()
     assert len(text.split()) > 30
+
+
+def test_prefect_recorded_every_step_of_the_flow_run(local_publish):
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        runs = [r for r in client.read_flow_runs() if r.name and r.state and r.state.is_completed()]
+        assert runs, "the publish-episode flow run is recorded as completed"
+        tasks = client.read_task_runs()
+    names = {t.name.rsplit("-", 1)[0] for t in tasks if t.state and t.state.is_completed()}
+    assert {
+        "probe footage",
+        "extract audio",
+        "transcribe",
+        "write transcript",
+        "choose clips",
+        "render clip",
+        "describe",
+        "publish",
+    } <= names

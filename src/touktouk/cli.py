@@ -53,7 +53,7 @@ def publish(
         location = publish_episode(*args)
     except ToukToukError as exc:
         _fail(str(exc))
-    out.print(f"[bold green]Published[/] {inputs.episode.episode_id}. Manifest: {location}")
+    out.print(f"[bold green]Published[/] {inputs.episode.episode_id}. Manifest: {location}", soft_wrap=True)
 
 
 @models_app.command("list")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -67,6 +68,14 @@ class RenderSettings(_Strict):
     audio_bitrate: str = "192k"
 
 
+class TemplateSettings(_Strict):
+    """Override of a platform's French template; fields: {series} {title} {guest} {organisation}
+    {cause} {hook} {episode} {season} {episode_url} {hashtags}."""
+
+    title: str = ""
+    text: str = ""
+
+
 class SeriesConfig(_Strict):
     series: str = "ToukTouk"
     series_slug: Annotated[str, Field(pattern=SLUG.pattern)] = "touktouk"
@@ -77,6 +86,15 @@ class SeriesConfig(_Strict):
     brand: BrandSettings = BrandSettings()
     clips: ClipSettings = ClipSettings()
     render: RenderSettings = RenderSettings()
+    templates: dict[str, TemplateSettings] = Field(default_factory=dict)
+
+    @field_validator("templates")
+    @classmethod
+    def _template_platforms(cls, value: dict[str, TemplateSettings]) -> dict[str, TemplateSettings]:
+        for p in value:
+            if p not in (*CLIP_PLATFORMS, "youtube"):
+                raise ValueError(f"no platform '{p}'; choose from youtube, {', '.join(CLIP_PLATFORMS)}")
+        return value
 
 
 class Pick(_Strict):
@@ -166,5 +184,8 @@ def load_episode(path: Path | str) -> EpisodeConfig:
 
 def episode_from_footage(footage: Path) -> EpisodeConfig:
     """An episode identity for footage published without an episode file."""
-    stem = re.sub(r"[^a-z0-9]+", "-", footage.stem.lower()).strip("-")[:60].strip("-") or "episode"
-    return EpisodeConfig(number=0, slug=stem, title=footage.stem[:200] or "Episode")
+    # Undecodable bytes in a file name arrive as lone surrogates; make them printable first.
+    name = footage.stem.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60].strip("-") or "episode"
+    return EpisodeConfig(number=0, slug=stem, title=name[:200] or "Episode")

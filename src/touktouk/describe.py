@@ -29,8 +29,9 @@ DEFAULT_TEMPLATES: dict[str, Template] = {
         title="{guest} ({organisation}) : {hook}",
         text=(
             "{hook}\n\n"
-            "{guest}, {role} ({organisation}), nous parle de {cause}.\n\n"
-            "Un extrait de l'émission {series}. Épisode complet : {episode_url}\n\n"
+            "{guest} ({organisation}) nous parle de {cause}.\n\n"
+            "Un épisode de {series}, l'émission qui donne la parole à celles et ceux qui font "
+            "l'économie sociale et solidaire.\n\n"
             "{hashtags}"
         ),
     ),
@@ -50,7 +51,7 @@ DEFAULT_TEMPLATES: dict[str, Template] = {
         title="",
         text=(
             "{hook}\n\n"
-            "Dans l'émission {series}, {guest}, {role} chez {organisation}, partage son expérience sur {cause}.\n\n"
+            "Dans l'émission {series}, {guest} ({organisation}) partage son expérience sur {cause}.\n\n"
             "L'entretien complet est disponible sur YouTube : {episode_url}\n\n"
             "{hashtags}"
         ),

@@ -213,8 +213,17 @@ def _fields(inputs: Inputs, hook: str) -> dict[str, str]:
         "hook": hook,
         "episode": str(ep.number),
         "season": str(ep.season),
-        "link": ep.links.get("youtube", "") or next(iter(ep.links.values()), ""),
+        "episode_url": ep.links.get("youtube", "") or next(iter(ep.links.values()), ""),
     }
+
+
+def _template(series: SeriesConfig, platform: str) -> describe.Template:
+    """The series config may override the French default template of any platform."""
+    default = describe.DEFAULT_TEMPLATES[platform]
+    custom = series.templates.get(platform)
+    if custom is None:
+        return default
+    return describe.Template(title=custom.title or default.title, text=custom.text or default.text)
 
 
 @task(name="describe", cache_policy=NO_CACHE)
@@ -226,7 +235,7 @@ def describe_task(clips: list[RenderedClip], inputs: Inputs) -> dict[str, Any]:
         for platforms, _ in clip.videos:
             for pid in platforms:
                 clip.metadata[pid] = describe.describe(
-                    PLATFORMS[pid], _fields(inputs, hook), tags, describe.DEFAULT_TEMPLATES[pid]
+                    PLATFORMS[pid], _fields(inputs, hook), tags, _template(inputs.series, pid)
                 )
     yt = PLATFORMS["youtube"]
     return {

@@ -25,7 +25,7 @@ def episode_prefix(series: SeriesConfig, episode: EpisodeConfig) -> str:
 
 def master_key(prefix: str, footage_suffix: str) -> str:
     ext = footage_suffix.lower()
-    return f"{prefix}/master/footage{ext if _SAFE_EXT.match(ext) else '.bin'}"
+    return f"{prefix}/master/footage{ext if _SAFE_EXT.fullmatch(ext) else '.bin'}"
 
 
 def transcript_keys(prefix: str) -> dict[str, str]:

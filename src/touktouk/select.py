@@ -68,7 +68,8 @@ def vocabulary(terms: Iterable[str]) -> frozenset[str]:
     """Significant words (4+ letters) of the episode's own terms."""
     vocab = set()
     for term in terms:
-        for tok in re.findall(r"\w+", term.lower().lstrip("#")):
+        term = unicodedata.normalize("NFC", term.lower().lstrip("#"))
+        for tok in re.findall(r"\w+", term):
             if len(tok) >= 4:
                 vocab.add(tok)
     return frozenset(vocab)

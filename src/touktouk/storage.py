@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit
 
+from touktouk.errors import ToukToukError
+
 __all__ = [
     "LocalStore",
     "S3Store",
@@ -56,7 +58,7 @@ _CONTENT_TYPES = {
 }
 
 
-class StoreError(Exception):
+class StoreError(ToukToukError):
     """A store operation failed; the message names the store url/key and the fix."""
 
 

@@ -6,6 +6,7 @@ unless a docstring says otherwise.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -114,7 +115,7 @@ _TIMECODE = re.compile(r"^(?:(\d+):)?(?:(\d+):)?(\d+(?:[.,]\d+)?)$")
 def parse_timecode(value: str | float | int) -> float:
     """Parse `SS`, `MM:SS`, `HH:MM:SS` (decimals allowed, comma or dot) into seconds."""
     if isinstance(value, (int, float)):
-        if value < 0:
+        if not math.isfinite(value) or value < 0:
             raise ValueError(f"negative time {value}")
         return float(value)
     m = _TIMECODE.match(value.strip())

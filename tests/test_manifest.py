@@ -1,0 +1,222 @@
+"""Unit tests for touktouk.manifest: store keys are always safe, the manifest has its contract."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from touktouk import __version__
+from touktouk.config import SLUG, EpisodeConfig, SeriesConfig
+from touktouk.manifest import (
+    SCHEMA,
+    build_manifest,
+    clip_caption_keys,
+    clip_metadata_key,
+    clip_video_key,
+    episode_prefix,
+    manifest_key,
+    master_key,
+    to_json,
+    transcript_keys,
+)
+from touktouk.storage import StoredObject, validate_key
+
+slugs = st.from_regex(SLUG, fullmatch=True).filter(lambda s: len(s) <= 60)
+episodes = st.builds(
+    EpisodeConfig,
+    season=st.integers(min_value=1, max_value=99),
+    number=st.integers(min_value=0, max_value=999),
+    slug=slugs,
+    title=st.text(min_size=1, max_size=200).filter(lambda t: t.isprintable()),
+)
+series_configs = st.builds(SeriesConfig, series_slug=slugs)
+
+
+def all_keys(prefix: str, suffix: str, clip_id: str, width: int, height: int) -> list[str]:
+    return [
+        master_key(prefix, suffix),
+        *transcript_keys(prefix).values(),
+        clip_video_key(prefix, clip_id, width, height),
+        *clip_caption_keys(prefix, clip_id).values(),
+        clip_metadata_key(prefix, clip_id),
+        manifest_key(prefix),
+    ]
+
+
+def test_key_layout() -> None:
+    series = SeriesConfig()
+    episode = EpisodeConfig(season=2, number=7, slug="marie-dupont", title="Marie")
+    prefix = episode_prefix(series, episode)
+    assert prefix == "touktouk/s02/e07-marie-dupont"
+    assert master_key(prefix, ".MP4") == f"{prefix}/master/footage.mp4"
+    assert transcript_keys(prefix) == {
+        "json": f"{prefix}/transcript/transcript.json",
+        "srt": f"{prefix}/transcript/transcript.srt",
+        "vtt": f"{prefix}/transcript/transcript.vtt",
+    }
+    assert clip_video_key(prefix, "c01", 1080, 1920) == f"{prefix}/clips/c01/1080x1920.mp4"
+    assert set(clip_caption_keys(prefix, "c01")) == {"srt", "vtt", "ass"}
+    assert clip_metadata_key(prefix, "c01") == f"{prefix}/clips/c01/metadata.json"
+    assert manifest_key(prefix) == f"{prefix}/manifest.json"
+
+
+@pytest.mark.parametrize(
+    ("suffix", "ext"),
+    [
+        (".mp4", ".mp4"),
+        (".MOV", ".mov"),
+        (".m2ts", ".m2ts"),
+        ("", ".bin"),
+        (".", ".bin"),
+        (".M P4;rm", ".bin"),
+        (".mp4/../../etc", ".bin"),
+        ("../x", ".bin"),
+        (".toolong", ".bin"),
+        (".mp4 ", ".bin"),
+        (".mkv\t", ".bin"),
+        (".mp₄", ".bin"),
+        (".é", ".bin"),
+    ],
+)
+def test_master_key_keeps_only_safe_extensions(suffix: str, ext: str) -> None:
+    key = master_key("touktouk/s01/e01-x", suffix)
+    assert key == f"touktouk/s01/e01-x/master/footage{ext}"
+    assert validate_key(key) == key
+
+
+@given(
+    series=series_configs,
+    episode=episodes,
+    suffix=st.text(max_size=12),
+    clip_n=st.integers(min_value=1, max_value=99),
+    width=st.integers(min_value=1, max_value=4096),
+    height=st.integers(min_value=1, max_value=4096),
+)
+def test_every_key_is_accepted_by_the_store(
+    series: SeriesConfig, episode: EpisodeConfig, suffix: str, clip_n: int, width: int, height: int
+) -> None:
+    prefix = episode_prefix(series, episode)
+    for key in all_keys(prefix, suffix, f"c{clip_n:02d}", width, height):
+        assert validate_key(key) == key
+        assert key.startswith(f"{series.series_slug}/s{episode.season:02d}/")
+
+
+def test_master_key_rejects_a_trailing_newline() -> None:
+    # A Linux file may be named "video.mp4\n"; Path(...).suffix is then ".mp4\n".
+    key = master_key("touktouk/s01/e01-x", ".mp4\n")
+    assert validate_key(key) == key
+
+
+@given(series=series_configs, a=episodes, b=episodes)
+def test_episode_prefixes_identify_the_episode(series: SeriesConfig, a: EpisodeConfig, b: EpisodeConfig) -> None:
+    same = (a.season, a.number, a.slug) == (b.season, b.number, b.slug)
+    assert (episode_prefix(series, a) == episode_prefix(series, b)) is same
+
+
+# --- build_manifest / to_json -------------------------------------------------------------
+
+NOW = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=UTC)
+
+
+def _manifest() -> tuple[dict, SeriesConfig, EpisodeConfig, list[StoredObject]]:
+    series = SeriesConfig()
+    episode = EpisodeConfig(
+        season=1,
+        number=1,
+        slug="awa-diallo-ressourcerie",
+        title="Awa Diallo : réparer les objets, réparer les parcours",
+        guest="Awa Diallo",
+        organisation="Ressourcerie du Canal",
+        cause="réemploi et insertion professionnelle",
+        links={"youtube": "https://www.youtube.com/@touktouk"},
+    )
+    prefix = episode_prefix(series, episode)
+    objects = [
+        StoredObject(master_key(prefix, ".mp4"), 1234, "a" * 64, "video/mp4"),
+        StoredObject(manifest_key(prefix), 56, "b" * 64, "application/json"),
+    ]
+    data = build_manifest(
+        series=series,
+        episode=episode,
+        source={"file": "rush.mp4", "duration": 300.5},
+        transcript={"language": "fr", "words": 812},
+        clips=[{"id": "c01", "start": 0.0, "end": 21.0, "title": "Pourquoi une ressourcerie ?"}],
+        metadata={"youtube": {"title": "Réparer, c'est résister"}},
+        objects=objects,
+        now=NOW,
+    )
+    return data, series, episode, objects
+
+
+def test_manifest_schema_and_identity() -> None:
+    data, series, episode, _ = _manifest()
+    assert data["schema"] == SCHEMA == "touktouk.manifest/1"
+    assert data["generator"] == f"touktouk {__version__}"
+    assert data["generated_at"] == "2024-05-01T12:30:15+00:00"
+    ep = data["episode"]
+    assert ep["id"] == "s01e01-awa-diallo-ressourcerie"
+    assert (ep["series"], ep["series_slug"], ep["language"]) == (series.series, series.series_slug, series.language)
+    assert (ep["season"], ep["number"], ep["slug"], ep["title"]) == (1, 1, episode.slug, episode.title)
+    assert (ep["guest"], ep["organisation"], ep["cause"]) == (episode.guest, episode.organisation, episode.cause)
+    assert ep["links"] == {"youtube": "https://www.youtube.com/@touktouk"}
+    assert data["clips"][0]["id"] == "c01"
+    assert data["source"]["duration"] == 300.5
+
+
+def test_manifest_objects() -> None:
+    data, _, _, objects = _manifest()
+    assert data["objects"] == [
+        {"key": o.key, "bytes": o.bytes, "sha256": o.sha256, "content_type": o.content_type} for o in objects
+    ]
+    for entry in data["objects"]:
+        assert set(entry) == {"key", "bytes", "sha256", "content_type"}
+        assert validate_key(entry["key"])
+
+
+def test_manifest_copies_its_inputs() -> None:
+    source = {"file": "rush.mp4"}
+    data = build_manifest(
+        series=SeriesConfig(),
+        episode=EpisodeConfig(number=1, slug="x", title="X"),
+        source=source,
+        transcript={},
+        clips=[],
+        metadata={},
+        objects=[],
+        now=NOW,
+    )
+    source["file"] = "changed.mp4"
+    assert data["source"] == {"file": "rush.mp4"}
+
+
+def test_manifest_defaults_to_an_aware_utc_timestamp() -> None:
+    data = build_manifest(
+        series=SeriesConfig(),
+        episode=EpisodeConfig(number=1, slug="x", title="X"),
+        source={},
+        transcript={},
+        clips=[],
+        metadata={},
+        objects=[],
+    )
+    stamp = datetime.fromisoformat(data["generated_at"])
+    assert stamp.utcoffset() is not None
+    assert stamp.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+
+
+def test_to_json_is_utf8_with_accents_kept() -> None:
+    data, _, episode, _ = _manifest()
+    raw = to_json(data)
+    assert isinstance(raw, bytes)
+    text = raw.decode("utf-8")
+    assert "réparer les objets" in text
+    assert "Réparer, c'est résister" in text
+    assert "\\u00e9" not in text
+    assert "é".encode() in raw
+    assert text.endswith("}\n")
+    assert json.loads(raw) == data
+    assert json.loads(raw)["episode"]["title"] == episode.title
