@@ -85,7 +85,7 @@ def test_repo_demo_episode_loads() -> None:
     assert episode.slug == "awa-diallo-ressourcerie"
     assert episode.episode_id == "s01e01-awa-diallo-ressourcerie"
     assert episode.guest == "Awa Diallo"
-    assert episode.picks == (Pick(start=0.0, end=21.0, title="Pourquoi une ressourcerie ?"),)
+    assert episode.picks == (Pick(start=50.0, end=68.0, title="Le conseil d'Awa : ne restez jamais seul"),)
 
 
 def test_episode_loads_with_timecode_and_numeric_picks(tmp_path: Path) -> None:

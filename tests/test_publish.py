@@ -20,8 +20,9 @@ pytestmark = pytest.mark.slow
 # Measured 2026-11-27 with the offline base model (int8, beam 5, VAD), text normalised as in
 # pipeline_helpers.normalise: 0.355 on the four FLEURS clips published as one episode (0.276
 # when each clip is transcribed alone; numbers such as "cent pour cent" vs "100" count as
-# errors). The bounds leave room for run-to-run variation only.
-WER_BOUND = {"shared": 0.42, "project": 0.35}
+# errors); 0.523 on the espeak-ng fallback (synthetic voice). The bounds leave room for
+# run-to-run variation only.
+WER_BOUND = {"shared": 0.42, "project": 0.60}
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +144,7 @@ def test_published_to_real_s3_server(s3_env, tmp_path: Path, prefect_harness: No
     series = write_series(
         tmp_path / "touktouk.toml",
         store="s3://episodes/season-one",
-        language="en",
+        language="en" if footage.origin == "shared" else "fr",  # physicsworks is an English lecture
         platforms=("youtube_shorts", "linkedin"),
     )
     episode = write_episode(tmp_path / "episode.toml", slug="physics-works")
