@@ -6,13 +6,14 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-12)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock requirements-openai.txt | sha256sum | cut -c1-12)
 DEB_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core
 FOOTAGE ?=
+BROWSER_DEPS := tests/browser/node_modules/.package-lock.json
 
 .PHONY: setup system demo test lint typecheck clean
 
-setup: system $(STAMP)
+setup: system $(STAMP) $(BROWSER_DEPS)
 
 system:
 	@if ! command -v ffmpeg >/dev/null || ! command -v espeak-ng >/dev/null \
@@ -20,12 +21,24 @@ system:
 	  echo "Installing Debian packages: $(DEB_PACKAGES)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES); \
 	fi
+	@# The Prefect UI test: Debian's chromium driven by playwright-core (npm; needs Node.js 20+).
+	@if ! command -v chromium >/dev/null || ! command -v npm >/dev/null; then \
+	  pkgs="chromium"; command -v npm >/dev/null || pkgs="$$pkgs nodejs npm"; \
+	  echo "Installing Debian packages: $$pkgs"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$pkgs; \
+	fi
 
-$(STAMP): pyproject.toml requirements.lock
+$(BROWSER_DEPS): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+
+$(STAMP): pyproject.toml requirements.lock requirements-openai.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -c requirements.lock -e '.[test]'
 	$(BIN)/touktouk models install base
+	$(BIN)/pip install -q -c requirements.lock -r requirements-openai.txt
+	$(BIN)/pip install -q --no-deps openai-whisper==20250625
+	$(BIN)/touktouk models convert base
 	rm -f $(VENV)/.installed-* && touch $@
 
 demo: setup
@@ -34,8 +47,8 @@ demo: setup
 	$(BIN)/touktouk publish "$$footage" --episode config/episodes/demo.toml
 
 lint: setup
-	$(BIN)/ruff check src tests flows
-	$(BIN)/ruff format --check src tests flows
+	$(BIN)/ruff check src tests flows benchmarks
+	$(BIN)/ruff format --check src tests flows benchmarks
 
 typecheck: setup
 	$(BIN)/mypy src

@@ -244,7 +244,7 @@ def test_s3_round_trip_multipart(s3_env: S3Server, tmp_path: Path) -> None:
 
     head = s3_env.client().head_object(Bucket=bucket, Key="runs/r1/ep1/big.mp4")
     assert head["ContentType"] == "video/mp4"
-    assert head["Metadata"] == {"episode": "ep1"}
+    assert head["Metadata"] == {"episode": "ep1", "sha256": expected}  # whole-object sha256 beside the composite
     assert head["ContentLength"] == obj.bytes
     assert head["ETag"].strip('"').endswith("-2")  # really was a 2-part multipart upload
 
@@ -365,6 +365,6 @@ def test_s3_put_get_with_moto(monkeypatch: pytest.MonkeyPatch) -> None:
         assert store.list_keys() == ["x/a.json"]
         head = boto3.client("s3").head_object(Bucket="moto-bucket", Key="p/x/a.json")
         assert head["ContentType"] == "application/json"
-        assert head["Metadata"] == {"k": "v"}
+        assert head["Metadata"] == {"k": "v", "sha256": obj.sha256}
         with pytest.raises(StoreError, match="create the bucket"):
             open_store("s3://moto-missing").put_bytes("a", b"", "text/plain")

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import logging
+import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from touktouk import __version__
+
+if TYPE_CHECKING:
+    from touktouk.flow import Inputs
 
 app = typer.Typer(help="ToukTouk: publish a French interview web series from raw footage.", no_args_is_help=True)
 models_app = typer.Typer(help="Whisper models available offline.")
@@ -53,7 +56,29 @@ def publish(
         location = publish_episode(*args)
     except ToukToukError as exc:
         _fail(str(exc))
+    _print_summary(inputs)
     out.print(f"[bold green]Published[/] {inputs.episode.episode_id}. Manifest: {location}", soft_wrap=True)
+
+
+def _print_summary(inputs: Inputs) -> None:
+    """A table of the published clips, read back from the stored manifest."""
+    from touktouk import manifest
+    from touktouk.storage import open_store
+
+    store = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
+    data = json.loads(store.get_bytes(manifest.manifest_key(manifest.episode_prefix(inputs.series, inputs.episode))))
+    table = Table("clip", "in master", "platforms", "why", "opens with", title="Clips")
+    for clip in data["clips"]:
+        platforms = ", ".join(o["platform"] for o in clip["outputs"])
+        words = clip["text"].split()
+        table.add_row(
+            clip["id"],
+            f"{clip['start']:.1f}-{clip['end']:.1f} s",
+            platforms,
+            clip["reason"],
+            " ".join(words[:10]) + (" …" if len(words) > 10 else ""),
+        )
+    out.print(table)
 
 
 @models_app.command("list")
@@ -80,6 +105,19 @@ def models_install(name: Annotated[str, typer.Argument(help="Offline model to as
     out.print(f"Whisper '{name}' ready in {path}")
 
 
+@models_app.command("convert")
+def models_convert(name: Annotated[str, typer.Argument(help="Offline model to convert.")] = "base") -> None:
+    """Convert an offline model into an openai-whisper checkpoint (needs the openai extra)."""
+    from touktouk.asr import convert_offline_model
+    from touktouk.errors import ToukToukError
+
+    try:
+        path = convert_offline_model(name)
+    except ToukToukError as exc:
+        _fail(str(exc))
+    out.print(f"openai-whisper '{name}' ready in {path}", soft_wrap=True)
+
+
 @app.command()
 def demo_footage(
     out_path: Annotated[Path, typer.Argument(help="Where to write the demo MP4.")] = Path("demo/episode.mp4"),
@@ -93,13 +131,65 @@ def demo_footage(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address the Prefect server listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the Prefect server and UI.")] = 4200,
+    pool: Annotated[str, typer.Option(help="Process work pool the deployments use.")] = "touktouk",
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes to start on this machine.")] = 1,
+) -> None:
+    """Start a Prefect server, the work pool, the deployments of prefect.yaml and a worker (Ctrl-C stops)."""
+    from touktouk.errors import ToukToukError
+    from touktouk.serve import serve as run_serve
+
+    root = Path.cwd()
+    if not (root / "prefect.yaml").is_file():
+        _fail(f"no prefect.yaml in {root}; run 'touktouk serve' from the project folder.")
+    try:
+        run_serve(root, host=host, port=port, pool=pool, workers=workers)
+    except ToukToukError as exc:
+        _fail(str(exc), 1)
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     out.print(__version__)
 
 
+@app.command()
+def gc(
+    store_url: Annotated[str, typer.Argument(help="Folder, file:// URL or s3://bucket/prefix.")],
+    delete: Annotated[bool, typer.Option("--delete", help="Remove them (default: only list).")] = False,
+    prefix: Annotated[str, typer.Option(help="Only keys starting with this, e.g. touktouk/s01/.")] = "",
+    endpoint_url: Annotated[str | None, typer.Option(help="S3 endpoint (default: AWS_ENDPOINT_URL).")] = None,
+) -> None:
+    """List (with --delete, remove) stored objects in episode folders that no manifest references.
+
+    Run it when no publish is in progress: a running publish writes its manifest last.
+    """
+    from touktouk.errors import ToukToukError
+    from touktouk.manifest import find_garbage
+    from touktouk.storage import open_store
+
+    try:
+        store = open_store(store_url, endpoint_url=endpoint_url)
+        garbage = find_garbage(store, prefix)
+        for key in garbage:
+            if delete:
+                store.delete(key)
+            out.print(
+                f"{'deleted' if delete else 'unreferenced'} {store.location(key)}", highlight=False, soft_wrap=True
+            )
+    except ToukToukError as exc:
+        _fail(str(exc))
+    verb = "Deleted" if delete else "Found"
+    out.print(f"{verb} {len(garbage)} unreferenced object(s) in {store.url}.", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING)
+    # No telemetry: it only produces errors on machines without internet, and producers' runs are their own.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     app()
 
 

@@ -6,23 +6,37 @@ probe → extract audio → transcribe → transcript files → choose clips →
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import re
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from pydantic import Field
 
-from touktouk import asr, captions, describe, manifest, media
+from touktouk import __version__, asr, captions, describe, manifest, media
 from touktouk.config import EpisodeConfig, SeriesConfig, episode_from_footage, load_episode, load_series
 from touktouk.errors import ConfigError
 from touktouk.platforms import PLATFORMS
 from touktouk.select import PickRequest, choose_clips
-from touktouk.storage import Store, StoredObject, guess_content_type, open_store
+from touktouk.storage import (
+    DEFAULT_LINK_EXPIRY_S,
+    INPUTS_META,
+    S3Store,
+    Store,
+    StoredObject,
+    guess_content_type,
+    open_store,
+)
 from touktouk.timeline import ClipPlan, Transcript
 
 
@@ -168,7 +182,12 @@ def _outputs_for(
 
 @task(name="render clip", cache_policy=NO_CACHE)
 def render_clip_task(
-    plan: ClipPlan, info: media.MediaInfo, transcript: Transcript, series: SeriesConfig, workdir: Path
+    plan: ClipPlan,
+    info: media.MediaInfo,
+    transcript: Transcript,
+    series: SeriesConfig,
+    workdir: Path,
+    karaoke: bool = True,
 ) -> RenderedClip:
     clip_dir = workdir / "clips" / plan.id
     clip_dir.mkdir(parents=True, exist_ok=True)
@@ -176,7 +195,7 @@ def render_clip_task(
     words = transcript.words_between(plan.start, plan.end)
     events = captions.layout_captions(words, max_chars_per_line=style.max_chars_per_line, max_lines=style.max_lines)
     events = captions.rebase(events, plan.start, plan.end)
-    files = captions.write_captions(events, style, clip_dir, "captions", karaoke=True)
+    files = captions.write_captions(events, style, clip_dir, "captions", karaoke=karaoke)
     videos = _outputs_for(plan, series.clips.platforms, clip_dir)
     if not videos:
         get_run_logger().warning("Clip %s (%.1f s) fits no selected platform's duration range.", plan.id, plan.duration)
@@ -245,35 +264,92 @@ def describe_task(clips: list[RenderedClip], inputs: Inputs) -> dict[str, Any]:
     }
 
 
-@task(name="publish", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def publish_task(
+LINKS_EXPIRY_ENV = "TOUKTOUK_LINKS_EXPIRY"  # seconds the presigned links in links.json stay valid
+
+
+def _links_expiry() -> int:
+    raw = os.environ.get(LINKS_EXPIRY_ENV, "").strip()
+    if not raw:
+        return DEFAULT_LINK_EXPIRY_S
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= DEFAULT_LINK_EXPIRY_S:
+        raise ConfigError(
+            f"{LINKS_EXPIRY_ENV}={raw!r} is not a number of seconds from 1 to {DEFAULT_LINK_EXPIRY_S} "
+            "(7 days, the most a presigned S3 link can live); fix or unset it."
+        )
+    return value
+
+
+def _render_inputs_sha256(
+    master_sha256: str, info: media.MediaInfo, clip: RenderedClip, spec: media.OutputSpec, series: SeriesConfig
+) -> str:
+    """Hash of everything a clip render depends on. x264 output changes with the thread count
+    (so with the machine), so a re-render on another machine is recognised by its inputs."""
+    ass = clip.caption_files.get("ass")
+    parts = {
+        "generator": __version__,
+        "master": master_sha256,
+        "start": round(clip.plan.start, 3),
+        "end": round(clip.plan.end, 3),
+        "sizes": [[s.width, s.height] for _, s in clip.videos],
+        "size": [spec.width, spec.height],
+        "subtitles": hashlib.sha256(ass.read_bytes()).hexdigest() if ass else "",
+        "render": _render_settings(series),
+        "fps": info.fps,
+        "has_video": info.has_video,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _render_settings(series: SeriesConfig) -> dict[str, Any]:
+    return {**series.render.model_dump(), "fonts_dir": series.brand.fonts_dir, "font": series.brand.font}
+
+
+def publish_outputs(
     inputs: Inputs,
     info: media.MediaInfo,
     transcript: Transcript,
     transcript_files: dict[str, Path],
     clips: list[RenderedClip],
     episode_metadata: dict[str, Any],
+    *,
+    logger: Any,
+    links_expire_in: int | None = None,
 ) -> str:
-    """Upload every file, then the manifest last: a reader never sees a half-published episode."""
-    logger = get_run_logger()
+    """Store every file, then links.json, then the manifest last: a reader never sees a
+    half-published episode. Objects the store already holds identically are not sent again, and
+    an unchanged re-run keeps the manifest byte-identical, so it uploads nothing."""
     store: Store = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
+    expires_in = links_expire_in or _links_expiry()
     prefix = manifest.episode_prefix(inputs.series, inputs.episode)
     tags = {"episode": inputs.episode.episode_id}
     objects: list[StoredObject] = []
+    sent = [0, 0]  # objects, bytes
+
+    def record(obj: StoredObject) -> StoredObject:
+        objects.append(obj)
+        if obj.uploaded:
+            sent[0] += 1
+            sent[1] += obj.bytes
+            logger.info("Stored %s (%d bytes)", obj.key, obj.bytes)
+        else:
+            logger.info("Unchanged %s (%d bytes already in the store)", obj.key, obj.bytes)
+        return obj
 
     def put(key: str, path: Path, extra: dict[str, str] | None = None) -> StoredObject:
-        obj = store.put_file(key, path, guess_content_type(key), {**tags, **(extra or {})})
-        objects.append(obj)
-        logger.info("Stored %s (%d bytes)", key, obj.bytes)
-        return obj
+        return record(store.put_file(key, path, guess_content_type(key), {**tags, **(extra or {})}))
 
     def put_json(key: str, data: Any, extra: dict[str, str] | None = None) -> StoredObject:
-        obj = store.put_bytes(key, manifest.to_json(data), "application/json", {**tags, **(extra or {})})
-        objects.append(obj)
-        return obj
+        return record(store.put_bytes(key, manifest.to_json(data), "application/json", {**tags, **(extra or {})}))
+
+    def read(key: str) -> bytes | None:
+        return store.get_bytes(key) if store.exists(key) else None
 
     master = manifest.master_key(prefix, inputs.footage.suffix)
-    put(master, inputs.footage)
+    master_obj = put(master, inputs.footage)
     tkeys = manifest.transcript_keys(prefix)
     for fmt, path in transcript_files.items():
         put(tkeys[fmt], path)
@@ -282,7 +358,8 @@ def publish_task(
         outputs = []
         for platforms, spec in clip.videos:
             key = manifest.clip_video_key(prefix, clip.plan.id, spec.width, spec.height)
-            put(key, spec.path, {"clip": clip.plan.id})
+            inputs_sha = _render_inputs_sha256(master_obj.sha256, info, clip, spec, inputs.series)
+            put(key, spec.path, {"clip": clip.plan.id, "platform": ",".join(platforms), INPUTS_META: inputs_sha})
             measured = media.probe(spec.path)
             outputs += [
                 {
@@ -298,7 +375,7 @@ def publish_task(
         for fmt, path in clip.caption_files.items():
             put(ckeys[fmt], path, {"clip": clip.plan.id})
         meta_key = manifest.clip_metadata_key(prefix, clip.plan.id)
-        put_json(meta_key, clip.metadata, {"clip": clip.plan.id})
+        put_json(meta_key, clip.metadata, {"clip": clip.plan.id, "platform": ",".join(clip.metadata)})
         p = clip.plan
         clip_entries.append(
             {
@@ -336,10 +413,108 @@ def publish_task(
         objects=objects,
     )
     mkey = manifest.manifest_key(prefix)
-    store.put_bytes(mkey, manifest.to_json(data), "application/json", tags)
+    lkey = manifest.links_key(prefix)
+    linked = list(dict.fromkeys([*(o.key for o in objects), mkey]))
+    # Presigned links change at every signing: keep the stored ones while they cover the same
+    # keys with more than half their life left. Local file:// links never change.
+    signed = isinstance(store, S3Store)
+    if not (signed and manifest.links_still_good(read(lkey), linked, expires_in)):
+        links = manifest.build_links(
+            mkey, {k: store.link(k, expires_in) for k in linked}, expires_in if signed else None
+        )
+        lobj = store.put_bytes(lkey, manifest.to_json(links), "application/json", tags)
+        logger.info("%s %s", "Stored" if lobj.uploaded else "Unchanged", lkey)
+    # The commit point, written last; unchanged content keeps the old generated_at (0 bytes sent).
+    data = manifest.keep_generated_at(data, read(mkey))
+    mobj = store.put_bytes(mkey, manifest.to_json(data), "application/json", tags)
     location = store.location(mkey)
-    logger.info("Published %s: %d objects, manifest at %s", inputs.episode.episode_id, len(objects), location)
+    logger.info(
+        "Published %s: %d objects, %d sent (%d bytes), manifest %s at %s",
+        inputs.episode.episode_id,
+        len(objects),
+        sent[0],
+        sent[1],
+        "written" if mobj.uploaded else "unchanged",
+        location,
+    )
     return location
+
+
+@task(name="publish", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def publish_task(
+    inputs: Inputs,
+    info: media.MediaInfo,
+    transcript: Transcript,
+    transcript_files: dict[str, Path],
+    clips: list[RenderedClip],
+    episode_metadata: dict[str, Any],
+) -> str:
+    """Upload every file, then the manifest last (see `publish_outputs`)."""
+    return publish_outputs(inputs, info, transcript, transcript_files, clips, episode_metadata, logger=get_run_logger())
+
+
+ClipPlatform = Literal["youtube_shorts", "tiktok", "instagram_reels", "linkedin", "x"]
+CaptionStyleName = Literal["karaoke", "plain"]
+
+
+def resolve_episode(episode: str | None, config: str | None) -> str | None:
+    """An episode slug (no '/', no '.toml') names config/episodes/<slug>.toml beside the series config."""
+    if not episode or "/" in episode or episode.endswith(".toml"):
+        return episode
+    return str(Path(config or "config/touktouk.toml").parent / "episodes" / f"{episode}.toml")
+
+
+def with_overrides(inputs: Inputs, platforms: Sequence[str] | None, auto_clips: int | None) -> Inputs:
+    """Run parameters from the UI or the API take precedence over the series config."""
+    update: dict[str, Any] = {}
+    if platforms:
+        update["platforms"] = tuple(platforms)
+    if auto_clips is not None:
+        update["auto_clips"] = auto_clips
+    if not update:
+        return inputs
+    clips = inputs.series.clips.model_copy(update=update)
+    series = inputs.series.model_copy(update={"clips": clips})
+    return replace(inputs, series=series)
+
+
+def run_report(inputs: Inputs, info: media.MediaInfo, clips: list[RenderedClip], location: str, seconds: float) -> None:
+    """Artifacts shown on the flow run page: a markdown summary and a table of clips with scores."""
+    ep = inputs.episode
+    link = location if "://" in location else Path(location).resolve().as_uri()
+    lines = [
+        f"# {ep.episode_id}: {ep.title}",
+        "",
+        f"- Footage: `{inputs.footage.name}`, {info.duration:.1f} s",
+        f"- Run time: {seconds:.0f} s",
+        f"- Clips: {len(clips)} ({sum(c.plan.duration for c in clips):.1f} s in all)",
+        f"- Manifest: [{location}]({link})",
+        "",
+        "| clip | start | end | duration | source | score | title |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    rows = []
+    for c in clips:
+        p = c.plan
+        title = (p.title or p.text[:60]).replace("|", "/")
+        lines.append(
+            f"| {p.id} | {p.start:.1f} | {p.end:.1f} | {p.duration:.1f} | {p.source} | {p.score:.2f} | {title} |"
+        )
+        rows.append(
+            {
+                "clip": p.id,
+                "start": round(p.start, 2),
+                "end": round(p.end, 2),
+                "duration": round(p.duration, 2),
+                "source": p.source,
+                "score": round(p.score, 3),
+                "platforms": ", ".join(pid for platforms, _ in c.videos for pid in platforms),
+                "reason": p.reason,
+            }
+        )
+    key = re.sub(r"[^a-z0-9-]+", "-", ep.episode_id.lower())
+    create_markdown_artifact("\n".join(lines), key=f"{key}-summary", description=f"Published {ep.episode_id}")
+    create_table_artifact(rows, key=f"{key}-clips", description=f"Clips of {ep.episode_id} with their scores")
 
 
 @flow(name="publish-episode", log_prints=True)
@@ -348,16 +523,24 @@ def publish_episode(
     episode: str | None = None,
     store: str | None = None,
     config: str | None = None,
+    platforms: list[ClipPlatform] | None = None,
+    auto_clips: Annotated[int, Field(ge=0, le=20)] | None = None,
+    caption_style: CaptionStyleName = "karaoke",
 ) -> str:
     """Publish one episode: transcript, subtitled clips and metadata into the store.
 
     Args:
-        footage: path to the episode footage.
-        episode: path to config/episodes/<slug>.toml (optional).
+        footage: path to the episode footage on the worker's machine (relative to the project folder).
+        episode: episode slug (config/episodes/SLUG.toml) or path to an episode file; empty: named after the footage.
         store: folder, file:// URL or s3://bucket/prefix; default from the series config.
         config: path to the series config (default config/touktouk.toml).
+        platforms: clip platforms to render for; empty: the series config's list.
+        auto_clips: number of automatic clips besides the producer picks; empty: the series config's number.
+        caption_style: karaoke (word-by-word highlight) or plain captions burned into the clips.
     """
-    inputs = load_inputs(footage, episode, store, config)
+    started = time.monotonic()
+    inputs = load_inputs(footage, resolve_episode(episode, config), store, config)
+    inputs = with_overrides(inputs, platforms, auto_clips)
     info = probe_task(inputs.footage)
     validate_picks(inputs, info.duration)
     workdir = Path(tempfile.mkdtemp(prefix="touktouk-"))
@@ -368,9 +551,12 @@ def publish_episode(
         transcript = transcribe_task(audio, inputs.series, prompt)
         transcript_files = write_transcript_task(transcript, inputs.series, workdir)
         plans = choose_clips_task(transcript, inputs, info.duration)
-        clips = [render_clip_task(p, info, transcript, inputs.series, workdir) for p in plans]
+        karaoke = caption_style == "karaoke"
+        clips = [render_clip_task(p, info, transcript, inputs.series, workdir, karaoke) for p in plans]
         episode_metadata = describe_task(clips, inputs)
-        return publish_task(inputs, info, transcript, transcript_files, clips, episode_metadata)
+        location = publish_task(inputs, info, transcript, transcript_files, clips, episode_metadata)
+        run_report(inputs, info, clips, location, time.monotonic() - started)
+        return location
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

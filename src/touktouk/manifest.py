@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from touktouk import __version__
 from touktouk.config import EpisodeConfig, SeriesConfig
-from touktouk.storage import StoredObject
+from touktouk.storage import Store, StoredObject, StoreError
 
 SCHEMA = "touktouk.manifest/1"
+LINKS_SCHEMA = "touktouk.links/1"
+# A key's episode folder: <series_slug>/sNN/eNN-<slug>, anywhere below the store root.
+_EPISODE_PREFIX = re.compile(r"^((?:[^/]+/)*?[a-z0-9-]+/s\d{2,}/e\d{2,}-[a-z0-9-]+)/")
 _SAFE_EXT = re.compile(r"^\.[a-z0-9]{1,5}$")
 
 
@@ -46,6 +49,10 @@ def clip_metadata_key(prefix: str, clip_id: str) -> str:
 
 def manifest_key(prefix: str) -> str:
     return f"{prefix}/manifest.json"
+
+
+def links_key(prefix: str) -> str:
+    return f"{prefix}/links.json"
 
 
 def build_manifest(
@@ -89,3 +96,96 @@ def build_manifest(
 
 def to_json(data: Mapping[str, Any]) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def keep_generated_at(new: Mapping[str, Any], old: bytes | None) -> dict[str, Any]:
+    """`new`, but with the old `generated_at` when nothing else changed, so an unchanged
+    re-publish writes a byte-identical manifest (and the store skips it)."""
+    result = dict(new)
+    if not old:
+        return result
+    try:
+        previous = json.loads(old)
+    except ValueError:
+        return result
+    if not isinstance(previous, dict) or "generated_at" not in previous:
+        return result
+    if {k: v for k, v in previous.items() if k != "generated_at"} == {
+        k: v for k, v in json.loads(to_json(new)).items() if k != "generated_at"
+    }:
+        result["generated_at"] = previous["generated_at"]
+    return result
+
+
+def build_links(
+    manifest_key_: str, links: Mapping[str, str], expires_in: int | None, now: datetime | None = None
+) -> dict[str, Any]:
+    """links.json: a credential-free URL per key; `expires_at` None for links that never expire."""
+    expires_at = None
+    if expires_in is not None:
+        expires_at = ((now or datetime.now(UTC)) + timedelta(seconds=expires_in)).isoformat(timespec="seconds")
+    return {"schema": LINKS_SCHEMA, "manifest": manifest_key_, "expires_at": expires_at, "links": dict(links)}
+
+
+def links_still_good(old: bytes | None, keys: Iterable[str], expires_in: int, now: datetime | None = None) -> bool:
+    """True when an existing links.json covers exactly `keys` with more than half its life left,
+    so a re-run need not re-sign (and re-upload) it."""
+    if not old:
+        return False
+    try:
+        data = json.loads(old)
+        expires_at = data["expires_at"]
+        listed = set(data["links"])
+    except (ValueError, KeyError, TypeError):
+        return False
+    if data.get("schema") != LINKS_SCHEMA or listed != set(keys) or not isinstance(expires_at, str):
+        return False
+    try:
+        left = datetime.fromisoformat(expires_at) - (now or datetime.now(UTC))
+    except ValueError:
+        return False
+    return left.total_seconds() > expires_in / 2
+
+
+def referenced_keys(manifest_key_: str, manifest: Mapping[str, Any]) -> set[str]:
+    """Every key a manifest vouches for: its objects, itself and the links.json beside it."""
+    folder = manifest_key_.rsplit("/", 1)[0]
+    keys = {manifest_key_, f"{folder}/links.json"}
+    for obj in manifest.get("objects", []):
+        keys.add(str(obj["key"]))
+    return keys
+
+
+def unreferenced_keys(keys: Iterable[str], manifests: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Keys inside an episode folder (<series>/sNN/eNN-<slug>/) that no manifest references.
+
+    Pure: `keys` is a store listing, `manifests` maps each manifest key to its parsed content.
+    Keys outside any episode folder are not ToukTouk's and are never reported.
+    """
+    referenced: set[str] = set()
+    for mkey, data in manifests.items():
+        referenced |= referenced_keys(mkey, data)
+    return sorted(k for k in keys if _EPISODE_PREFIX.match(k) and k not in referenced)
+
+
+def find_garbage(store: Store, prefix: str = "") -> list[str]:
+    """Stored keys under `prefix` that no manifest in the store references (see `unreferenced_keys`).
+
+    A manifest that cannot be read or parsed stops the search (StoreError): guessing would delete live objects.
+    """
+    keys = store.list_keys(prefix)
+    manifests: dict[str, Mapping[str, Any]] = {}
+    # Manifests anywhere in the store count, not only under `prefix`.
+    for key in store.list_keys():
+        if key.rsplit("/", 1)[-1] != "manifest.json":
+            continue
+        try:
+            data = json.loads(store.get_bytes(key))
+            if not isinstance(data, dict) or not isinstance(data.get("objects"), list):
+                raise ValueError("no objects list")
+        except ValueError as exc:
+            raise StoreError(
+                f"manifest {store.location(key)} is not a valid ToukTouk manifest ({exc}); fix or remove it before gc"
+            ) from None
+        manifests[key] = data
+    return unreferenced_keys(keys, manifests)

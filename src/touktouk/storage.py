@@ -15,7 +15,7 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit
@@ -23,11 +23,14 @@ from urllib.parse import unquote, urlsplit
 from touktouk.errors import ToukToukError
 
 __all__ = [
+    "DEFAULT_LINK_EXPIRY_S",
     "LocalStore",
+    "ObjectInfo",
     "S3Store",
     "Store",
     "StoreError",
     "StoredObject",
+    "cache_control_for",
     "guess_content_type",
     "open_store",
     "validate_key",
@@ -39,6 +42,18 @@ _KEY_PART = re.compile(r"[A-Za-z0-9._-]+")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _ACCEPTED_FORMS = "a folder path, file:///absolute/path, s3://bucket or s3://bucket/prefix"
+_META_VALUE = re.compile(r"[ -~]*")  # S3 user metadata travels in HTTP headers: printable ASCII only
+SHA256_META = "sha256"  # user metadata holding the hex SHA-256 of the whole object
+INPUTS_META = "inputs-sha256"  # optional: hash of what produced the object (e.g. render inputs)
+# SigV4 presigned URLs live at most 7 days.
+DEFAULT_LINK_EXPIRY_S = 7 * 24 * 3600
+MAX_LINK_EXPIRY_S = 7 * 24 * 3600
+# Keys are stable names, not content addresses (a re-publish may change clips/c01/1080x1920.mp4),
+# so caches may keep media a day; the manifest and links must always be revalidated.
+MEDIA_CACHE_CONTROL = "private, max-age=86400"
+INDEX_CACHE_CONTROL = "no-cache"
+_INDEX_NAMES = ("manifest.json", "links.json")
+_THROTTLED = ("SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "ServiceUnavailable")
 
 _CONTENT_TYPES = {
     ".mp4": "video/mp4",
@@ -64,12 +79,32 @@ class StoreError(ToukToukError):
 
 @dataclass(frozen=True)
 class StoredObject:
-    """What was written: the key, its size in bytes, hex sha256 and content type."""
+    """What the store holds after a put: key, size in bytes, hex sha256 and content type.
+
+    `uploaded` is False when the store already held an identical object and nothing was sent.
+    """
 
     key: str
     bytes: int
     sha256: str
     content_type: str
+    uploaded: bool = field(default=True, compare=False)
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What the store says about an existing object, without downloading it.
+
+    `sha256` is None when unknown (an S3 object not written by ToukTouk). A local store keeps no
+    metadata: it computes the sha256 on demand and reports an empty `metadata`.
+    """
+
+    key: str
+    bytes: int
+    sha256: str | None
+    content_type: str
+    cache_control: str = ""
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -84,7 +119,11 @@ class Store(Protocol):
         path: Path,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
-    ) -> StoredObject: ...
+        *,
+        cache_control: str | None = None,
+    ) -> StoredObject:
+        """Store `path` at `key` unless an identical object is already there (then uploaded=False)."""
+        ...
 
     def put_bytes(
         self,
@@ -92,15 +131,74 @@ class Store(Protocol):
         data: bytes,
         content_type: str,
         metadata: Mapping[str, str] | None = None,
-    ) -> StoredObject: ...
+        *,
+        cache_control: str | None = None,
+    ) -> StoredObject:
+        """Store `data` at `key` unless an identical object is already there (then uploaded=False)."""
+        ...
 
     def get_bytes(self, key: str) -> bytes: ...
 
+    def stat(self, key: str) -> ObjectInfo | None:
+        """What is stored at `key`, or None when nothing is."""
+        ...
+
     def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None:
+        """Remove `key`; removing a missing key is not an error."""
+        ...
 
     def list_keys(self, prefix: str = "") -> list[str]: ...
 
     def location(self, key: str) -> str: ...
+
+    def link(self, key: str, expires_in: int = DEFAULT_LINK_EXPIRY_S) -> str:
+        """A URL that reads `key` without credentials: presigned GET (S3) or file:// (local)."""
+        ...
+
+
+def cache_control_for(key: str) -> str:
+    """Default Cache-Control: manifest.json and links.json always revalidated, the rest private."""
+    return INDEX_CACHE_CONTROL if key.rsplit("/", 1)[-1] in _INDEX_NAMES else MEDIA_CACHE_CONTROL
+
+
+def _object_metadata(key: str, metadata: Mapping[str, str] | None, sha256: str) -> dict[str, str]:
+    """Caller metadata plus the sha256; names lower-case (S3 lower-cases them), values ASCII."""
+    out: dict[str, str] = {}
+    for name, value in (metadata or {}).items():
+        if not _KEY_PART.fullmatch(name) or not _META_VALUE.fullmatch(str(value)):
+            raise ValueError(
+                f"metadata {name!r} of store key {key!r} must have a [A-Za-z0-9._-] name and a printable ASCII value"
+            )
+        out[name.lower()] = str(value)
+    out[SHA256_META] = sha256
+    return out
+
+
+def _unchanged(
+    existing: ObjectInfo | None, sha256: str, size: int, content_type: str, metadata: Mapping[str, str]
+) -> ObjectInfo | None:
+    """The existing object when it can stand for the new one, else None.
+
+    Identical bytes (same sha256 and size) with the same content type qualify; so does an object
+    made from the same inputs (same `inputs-sha256` metadata), whose own sha256 is then the truth.
+    Metadata is compared where the store keeps it (S3), so a changed tag is re-written.
+    """
+    if existing is None or existing.sha256 is None or existing.content_type != content_type:
+        return None
+    if existing.metadata:
+        same_meta = {k: v for k, v in existing.metadata.items() if k != SHA256_META} == {
+            k: v for k, v in metadata.items() if k != SHA256_META
+        }
+        if not same_meta:
+            return None
+        inputs = metadata.get(INPUTS_META)
+        if inputs and existing.metadata.get(INPUTS_META) == inputs:
+            return existing
+    if existing.sha256 == sha256 and existing.bytes == size:
+        return existing
+    return None
 
 
 def guess_content_type(key: str) -> str:
@@ -203,18 +301,43 @@ class LocalStore:
         finally:
             os.close(dir_fd)
 
+    def _same_file(self, key: str, sha256: str, size: int, content_type: str) -> StoredObject | None:
+        """The existing file at `key` when its bytes are identical (sizes first, then hashes)."""
+        target = self._path(key)
+        try:
+            if not target.is_file() or target.stat().st_size != size:
+                return None
+            existing, _ = _sha256_file(target)
+        except OSError:
+            return None  # unreadable: let the write report the problem
+        if existing != sha256:
+            return None
+        return StoredObject(key=key, bytes=size, sha256=sha256, content_type=content_type, uploaded=False)
+
     def put_file(
         self,
         key: str,
         path: Path,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        *,
+        cache_control: str | None = None,
     ) -> StoredObject:
-        """Copy `path` to `key`; metadata is accepted for API parity and not stored locally."""
+        """Copy `path` to `key` unless the file there is identical.
+
+        Metadata and Cache-Control are checked and accepted for API parity but a folder keeps
+        neither: `stat` recomputes the sha256 on demand instead.
+        """
         target = self._path(key)
+        content_type = content_type or guess_content_type(key)
         try:
+            sha256, size = _sha256_file(Path(path))
+            _object_metadata(key, metadata, sha256)
+            same = self._same_file(key, sha256, size, content_type)
+            if same is not None:
+                return same
             with Path(path).open("rb") as source:
-                return self._write(key, target, source, content_type or guess_content_type(key))
+                return self._write(key, target, source, content_type)
         except StoreError:
             raise
         except OSError as exc:
@@ -229,9 +352,50 @@ class LocalStore:
         data: bytes,
         content_type: str,
         metadata: Mapping[str, str] | None = None,
+        *,
+        cache_control: str | None = None,
     ) -> StoredObject:
-        """Write `data` to `key` atomically."""
+        """Write `data` to `key` atomically, unless the file there is identical."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        _object_metadata(key, metadata, sha256)
+        same = self._same_file(key, sha256, len(data), content_type)
+        if same is not None:
+            return same
         return self._write(key, self._path(key), io.BytesIO(data), content_type)
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        path = self._path(key)
+        if not path.is_file():
+            return None
+        try:
+            sha256, size = _sha256_file(path)
+        except OSError as exc:
+            raise StoreError(
+                f"could not read key {key!r} from local store {self.url} ({exc.strerror}); check the file permissions"
+            ) from exc
+        return ObjectInfo(key, size, sha256, guess_content_type(key), cache_control_for(key))
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"could not delete key {key!r} from local store {self.url} ({exc.strerror}); "
+                "check the folder permissions"
+            ) from exc
+        # Drop folders the delete emptied, never the root itself.
+        folder = path.parent
+        while folder != self.root and self.root in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+            folder = folder.parent
+
+    def link(self, key: str, expires_in: int = DEFAULT_LINK_EXPIRY_S) -> str:
+        """A file:// URL (local files need no signature and do not expire)."""
+        return self._path(key).as_uri()
 
     def get_bytes(self, key: str) -> bytes:
         path = self._path(key)
@@ -287,7 +451,16 @@ def _find_botocore_error(exc: BaseException) -> BaseException:
 class S3Store:
     """Objects in an S3 bucket under an optional prefix."""
 
-    def __init__(self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint_url: str | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        max_attempts: int = 5,
+    ) -> None:
         import boto3
         from botocore.config import Config
 
@@ -304,7 +477,11 @@ class S3Store:
             endpoint_url=endpoint_url,
             config=Config(
                 signature_version="s3v4",
-                retries={"mode": "standard", "max_attempts": 5},
+                # Standard retries: 500/502/503/504, SlowDown and other throttling, resets and
+                # timeouts are retried with jittered exponential backoff (and a retry quota).
+                retries={"mode": "standard", "max_attempts": max_attempts},
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
             ),
         )
         self._endpoint = _safe_endpoint(endpoint_url or self.client.meta.endpoint_url)
@@ -374,6 +551,11 @@ class S3Store:
                     f"{what}: access denied; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a "
                     f"profile allowed to use bucket {self.bucket!r}"
                 )
+            if code in _THROTTLED or (isinstance(status, int) and status >= 500):
+                return StoreError(
+                    f"{what}: the server kept failing ({status} {code}) after retries; try again later: "
+                    "objects already stored are kept and a re-run sends only what is missing"
+                )
             if code in ("BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"):
                 return StoreError(
                     f"{what}: the server saw corrupted data ({code}); retry the upload and "
@@ -391,8 +573,11 @@ class S3Store:
         path: Path,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        *,
+        cache_control: str | None = None,
     ) -> StoredObject:
-        """Upload `path` with the transfer manager (multipart for big files, retried parts)."""
+        """Upload `path` with the transfer manager (multipart for big files, retried parts),
+        unless the bucket already holds it (HEAD: sha256 metadata), then check what landed."""
         full_key = self._key(key)
         content_type = content_type or guess_content_type(key)
         try:
@@ -402,16 +587,29 @@ class S3Store:
                 f"could not read local file {path} to store as {self.location(key)} "
                 f"({exc.strerror}); check that the file exists and is readable"
             ) from exc
+        meta = _object_metadata(key, metadata, sha256)
+        same = _unchanged(self.stat(key), sha256, size, content_type, meta)
+        if same is not None and same.sha256 is not None:
+            return StoredObject(key, same.bytes, same.sha256, content_type, uploaded=False)
         extra: dict[str, Any] = {
             "ContentType": content_type,
+            "CacheControl": cache_control or cache_control_for(key),
             # The server verifies every part against this, so corruption in flight is caught.
+            # Multipart objects only get a composite checksum, hence the whole-object sha256
+            # in the metadata, which later runs compare without downloading.
             "ChecksumAlgorithm": "SHA256",
-            "Metadata": dict(metadata or {}),
+            "Metadata": meta,
         }
         try:
             self.client.upload_file(str(path), self.bucket, full_key, ExtraArgs=extra)
         except Exception as exc:
             raise self._error(exc, "upload to", key) from exc
+        landed = self.stat(key)
+        if landed is None or landed.bytes != size or landed.sha256 != sha256:
+            raise StoreError(
+                f"upload to {self.location(key)} at {self._endpoint} did not verify (the server holds "
+                f"{landed.bytes if landed else 'no'} bytes, expected {size}); retry the publish"
+            )
         return StoredObject(key=key, bytes=size, sha256=sha256, content_type=content_type)
 
     def put_bytes(
@@ -420,22 +618,70 @@ class S3Store:
         data: bytes,
         content_type: str,
         metadata: Mapping[str, str] | None = None,
+        *,
+        cache_control: str | None = None,
     ) -> StoredObject:
-        """Upload `data` in one PUT that the server checks against its SHA-256."""
+        """Upload `data` in one PUT that the server checks against its SHA-256, unless the
+        bucket already holds identical bytes."""
         full_key = self._key(key)
         digest = hashlib.sha256(data).digest()
+        meta = _object_metadata(key, metadata, digest.hex())
+        same = _unchanged(self.stat(key), digest.hex(), len(data), content_type, meta)
+        if same is not None and same.sha256 is not None:
+            return StoredObject(key, same.bytes, same.sha256, content_type, uploaded=False)
         try:
             self.client.put_object(
                 Bucket=self.bucket,
                 Key=full_key,
                 Body=data,
                 ContentType=content_type,
+                CacheControl=cache_control or cache_control_for(key),
                 ChecksumSHA256=base64.b64encode(digest).decode("ascii"),
-                Metadata=dict(metadata or {}),
+                Metadata=meta,
             )
         except Exception as exc:
             raise self._error(exc, "upload to", key) from exc
         return StoredObject(key=key, bytes=len(data), sha256=digest.hex(), content_type=content_type)
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        """HEAD the object: size, content type and the sha256 ToukTouk stored in its metadata."""
+        head = self._head_or_none(key)
+        if head is None:
+            return None
+        metadata = {str(k).lower(): str(v) for k, v in (head.get("Metadata") or {}).items()}
+        sha256 = metadata.get(SHA256_META)
+        if sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            sha256 = None
+        return ObjectInfo(
+            key=key,
+            bytes=int(head.get("ContentLength", 0)),
+            sha256=sha256,
+            content_type=str(head.get("ContentType", "")),
+            cache_control=str(head.get("CacheControl", "")),
+            metadata=metadata,
+        )
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except Exception as exc:
+            raise self._error(exc, "delete", key) from exc
+
+    def link(self, key: str, expires_in: int = DEFAULT_LINK_EXPIRY_S) -> str:
+        """A presigned GET URL (SigV4: at most 7 days). It carries the access key id and a
+        signature, never the secret key."""
+        if not 1 <= expires_in <= MAX_LINK_EXPIRY_S:
+            raise StoreError(
+                f"link expiry {expires_in} s for {self.location(key)} is out of range; "
+                f"use 1 to {MAX_LINK_EXPIRY_S} seconds (7 days, the SigV4 maximum)"
+            )
+        try:
+            url: str = self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=expires_in
+            )
+        except Exception as exc:
+            raise self._error(exc, "sign a link to", key) from exc
+        return url
 
     def get_bytes(self, key: str) -> bytes:
         """Download with the transfer manager, which retries truncated bodies."""
@@ -446,18 +692,19 @@ class S3Store:
             raise self._error(exc, "download", key) from exc
         return buffer.getvalue()
 
-    def exists(self, key: str) -> bool:
+    def _head_or_none(self, key: str) -> dict[str, Any] | None:
+        """head_object's answer, or None when the key is missing (a missing bucket raises)."""
         from botocore.exceptions import ClientError
 
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            head: dict[str, Any] = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
         except ClientError as exc:
             if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") != 404:
                 raise self._error(exc, "check", key) from exc
         except Exception as exc:
             raise self._error(exc, "check", key) from exc
         else:
-            return True
+            return head
         # HEAD has no body, so a missing bucket is the same bare 404 as a missing key; ask the
         # bucket so a caller that writes after "not exists" learns now, not after hours of work.
         try:
@@ -468,7 +715,10 @@ class S3Store:
             raise self._error(exc, "check", key) from exc
         except Exception as exc:
             raise self._error(exc, "check", key) from exc
-        return False
+        return None
+
+    def exists(self, key: str) -> bool:
+        return self._head_or_none(key) is not None
 
     def list_keys(self, prefix: str = "") -> list[str]:
         """Sorted keys (relative to the store prefix) starting with `prefix`."""

@@ -1,0 +1,82 @@
+// Prefect UI click-through: open a deployment, Run → Custom run, fill the parameters, submit,
+// then wait on the flow run page until it shows "Completed".
+// Usage: node custom_run.mjs UI_URL DEPLOYMENT_ID PARAMS_JSON OUT_DIR [TIMEOUT_S]
+// PARAMS_JSON: {"name": value} for string and integer parameters of the form.
+// Prints {"flow_run_id": ...} on success; on failure saves OUT_DIR/failure.png and exits 1.
+import { chromium } from "playwright-core";
+
+const [ui, deploymentId, paramsJson, outDir, timeoutS = "240"] = process.argv.slice(2);
+const params = JSON.parse(paramsJson);
+const deadline = Date.now() + Number(timeoutS) * 1000;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+  ],
+});
+// playwright-core launches with a fresh temporary profile (its own --user-data-dir).
+const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+page.setDefaultTimeout(30_000);
+
+// One form property by its label ("name" or "name (Optional)").
+const property = (name) =>
+  page.locator(".schema-form-property").filter({
+    has: page.locator(".schema-form-property__label", { hasText: new RegExp(`^${name}( \\(Optional\\))?$`) }),
+  });
+
+try {
+  await page.goto(`${ui}/deployments/deployment/${deploymentId}`);
+  // Exact match: the "Runs" navigation item also matches "Run".
+  await page.getByRole("button", { name: "Run", exact: true }).click();
+  await page.getByText("Custom run", { exact: true }).click();
+  for (const [name, value] of Object.entries(params)) {
+    const prop = property(name);
+    const type = typeof value === "number" ? "int" : "str";
+    // Optional parameters show a type switch (str | None) that starts on None.
+    const toggle = prop.getByRole("button", { name: type, exact: true });
+    if ((await toggle.count()) > 0 && (await toggle.getAttribute("aria-selected")) !== "true") await toggle.click();
+    await prop.locator("textarea, input").first().fill(String(value));
+  }
+  await page.getByRole("button", { name: "Submit", exact: true }).click();
+
+  // The UI opens the new flow run, or offers a link to it in a toast.
+  let flowRunId = null;
+  while (!flowRunId && Date.now() < deadline) {
+    const m = page.url().match(/\/runs\/flow-run\/([0-9a-f-]{36})/);
+    if (m) flowRunId = m[1];
+    else {
+      const link = page.locator('a[href*="/runs/flow-run/"]').first();
+      if ((await link.count()) > 0) flowRunId = (await link.getAttribute("href")).match(/([0-9a-f-]{36})/)[1];
+      else await page.waitForTimeout(500);
+    }
+  }
+  if (!flowRunId) throw new Error("no flow run appeared after Submit");
+  if (!page.url().includes(flowRunId)) await page.goto(`${ui}/runs/flow-run/${flowRunId}`);
+
+  const terminal = /^(Completed|Failed|Crashed|Cancelled)$/;
+  let state = null;
+  while (Date.now() < deadline) {
+    const badges = page.locator(".state-badge");
+    const texts = (await badges.allInnerTexts()).map((t) => t.trim());
+    state = texts.find((t) => terminal.test(t)) ?? null;
+    if (state) break;
+    await page.waitForTimeout(3000);
+    await page.reload();
+  }
+  if (state !== "Completed") throw new Error(`flow run ${flowRunId} shows ${state ?? "no final state"} in the UI`);
+  await page.screenshot({ path: `${outDir}/completed.png` });
+  console.log(JSON.stringify({ flow_run_id: flowRunId, state }));
+  await browser.close();
+} catch (error) {
+  await page.screenshot({ path: `${outDir}/failure.png`, fullPage: true }).catch(() => {});
+  console.error(`${error.stack ?? error}\nURL: ${page.url()}\nScreenshot: ${outDir}/failure.png`);
+  await browser.close();
+  process.exit(1);
+}

@@ -1,0 +1,184 @@
+"""Whisper quality guards and the CT2 → openai-whisper name mapping, as pure functions on
+synthetic segments (no model)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from touktouk import asr
+from touktouk.asr import (
+    Decoded,
+    apply_guards,
+    clip_timestamps,
+    cut_repetitions,
+    cut_word_loop,
+    is_hallucination,
+    merge_regions,
+)
+from touktouk.convert import alignment_heads_dump, ct2_to_openai
+from touktouk.timeline import Word
+
+
+def seg(text: str, start: float = 0.0, p: float = 0.9, no_speech: float = 0.05, step: float = 0.3) -> Decoded:
+    """A decoded segment whose words are the space-separated tokens of `text`, `step` s each."""
+    words = tuple(Word(start + i * step, start + (i + 1) * step, " " + t, p) for i, t in enumerate(text.split()))
+    return Decoded(start, start + len(words) * step, " " + text, words, no_speech, -0.3)
+
+
+AMARA = "Sous-titres réalisés par la communauté d'Amara.org"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        AMARA,
+        "sous-titres réalisés par la communauté d’Amara.org.",
+        "Merci d'avoir regardé cette vidéo !",
+        "Abonnez-vous",
+    ],
+)
+def test_known_hallucination_phrases_are_recognised(text):
+    assert is_hallucination(text)
+
+
+def test_real_sentences_are_not_hallucinations():
+    assert not is_hallucination("Nous sommes d'accord avec la déclaration de l'USOC.")
+    # a known phrase inside a longer, real sentence is not the invention itself
+    assert not is_hallucination("Je voulais vous dire merci d'avoir regardé cette vidéo avec nos stagiaires hier soir")
+
+
+def test_an_echo_of_the_vocabulary_prompt_counts_as_hallucination():
+    prompt = "Awa Diallo, Ressourcerie du Canal"
+    assert is_hallucination(" Awa Diallo, Ressourcerie du Canal.", prompt)
+    assert not is_hallucination(" Awa Diallo dirige la Ressourcerie du Canal.", prompt)
+
+
+def test_hallucination_without_acoustic_support_is_dropped():
+    weak = seg(AMARA, start=10.0, p=0.3, no_speech=0.7)
+    real = seg("bonjour à toutes et à tous", start=0.0)
+    out = apply_guards([real, weak])
+    assert [s.text for s in out] == ["bonjour à toutes et à tous"]
+
+
+def test_hallucination_phrase_with_acoustic_support_is_kept():
+    spoken = seg("Merci d'avoir regardé cette vidéo", start=5.0, p=0.93, no_speech=0.02)
+    assert apply_guards([spoken], speech=[(4.8, 7.5)])[0].text == "Merci d'avoir regardé cette vidéo"
+    # the same confident words outside any detected speech have no support
+    assert apply_guards([spoken], speech=[(0.0, 3.0)]) == []
+
+
+def test_low_probability_alone_removes_the_phrase_but_not_real_speech():
+    shaky_real = seg("on répare des vélos le samedi", p=0.4)
+    shaky_amara = seg(AMARA, start=3.0, p=0.4)
+    assert [s.text for s in apply_guards([shaky_real, shaky_amara])] == ["on répare des vélos le samedi"]
+
+
+def test_words_outside_speech_or_without_letters_are_dropped():
+    s = seg("bonjour ... ♪ tout le monde", start=0.0, step=1.0)
+    out = apply_guards([s], speech=[(0.0, 1.0), (3.0, 6.0)])
+    assert [w.text for w in out[0].words] == ["bonjour", "tout", "le", "monde"]
+    assert apply_guards([seg("... ... ♪")]) == []
+    out = apply_guards([s], speech=[(3.0, 6.0)])
+    assert [w.text for w in out[0].words] == ["tout", "le", "monde"]
+    assert out[0].start == 3.0
+
+
+def test_word_loop_keeps_the_first_occurrence():
+    words = seg("je ne sais pas je ne sais pas je ne sais pas je ne sais pas voilà").words
+    assert [w.text.strip() for w in cut_word_loop(words)] == ["je", "ne", "sais", "pas", "voilà"]
+    words = seg("merci merci merci merci merci merci").words
+    assert [w.text.strip() for w in cut_word_loop(words)] == ["merci"]
+
+
+def test_natural_repetition_is_kept():
+    for text in ("non non non c'est faux", "très très bien", "on y va on y va"):
+        words = seg(text).words
+        assert cut_word_loop(words) == list(words)
+
+
+def test_loop_inside_a_segment_is_cut_and_text_rebuilt():
+    s = seg("et Enercoop, Enercoop, Enercoop, Enercoop, Enercoop, merci")
+    out = apply_guards([s])
+    assert out[0].text == "et Enercoop, merci"
+    assert [w.text for w in out[0].words] == ["et", "Enercoop,", "merci"]
+
+
+def test_identical_segments_in_a_row_are_cut():
+    loop = [seg("Merci beaucoup.", start=float(i)) for i in range(6)]
+    out = cut_repetitions([seg("Au revoir et"), *loop, seg("à bientôt", start=7.0)])
+    assert [s.text.strip() for s in out] == ["Au revoir et", "Merci beaucoup.", "Merci beaucoup.", "à bientôt"]
+
+
+def test_elisions_are_merged_after_the_guards():
+    words = (Word(0.0, 0.2, " d", 0.9), Word(0.2, 0.6, "'être", 0.9), Word(0.6, 1.0, " là", 0.9))
+    out = apply_guards([Decoded(0.0, 1.0, " d'être là", words)])
+    assert [w.text for w in out[0].words] == ["d'être", "là"]
+
+
+def test_speech_regions_close_together_are_merged():
+    assert merge_regions([(5.0, 6.0), (0.0, 1.0), (1.5, 3.0), (9.0, 9.5)]) == [(0.0, 3.0), (5.0, 6.0), (9.0, 9.5)]
+    assert merge_regions([]) == []
+
+
+def test_clip_timestamps_never_end_past_the_audio():
+    # Silero's last region of a 9.49625 s file ends at 9.49625 s: one frame past openai-whisper's
+    # 949 content frames, which made it loop forever.
+    assert clip_timestamps([(0.0, 9.49625)], 151_940) == [0.0, 9.49]
+    assert clip_timestamps([(0.5, 1.0), (1.5, 2.0), (9.0, 9.6)], 151_940) == [0.5, 2.0, 9.0, 9.49]
+    assert clip_timestamps([(9.495, 9.6)], 151_940) == []
+
+
+def test_alignment_heads_match_openai_whisper_base():
+    """The heads of the offline model's config.json, in openai-whisper's encoding, are exactly
+    the ones openai-whisper ships for `base`."""
+    whisper = pytest.importorskip("whisper")
+    config = json.loads((asr.install_offline_model("base") / "config.json").read_text(encoding="utf-8"))
+    ours = whisper.Whisper(whisper.ModelDimensions(80, 1500, 512, 8, 6, 51865, 448, 512, 8, 6))
+    theirs = whisper.Whisper(whisper.ModelDimensions(80, 1500, 512, 8, 6, 51865, 448, 512, 8, 6))
+    ours.set_alignment_heads(alignment_heads_dump(config["alignment_heads"], 6, 8))
+    theirs.set_alignment_heads(whisper._ALIGNMENT_HEADS["base"])
+    assert ours.alignment_heads.to_dense().tolist() == theirs.alignment_heads.to_dense().tolist()
+
+
+def test_fused_attention_weights_are_split_in_query_key_value_order():
+    d, h = 4, 2
+    qkv = np.arange(3 * d * d, dtype=np.float16).reshape(3 * d, d)
+    bias = np.concatenate([np.ones(d), np.zeros(d), 2 * np.ones(d)]).astype(np.float16)
+    v: dict[str, np.ndarray] = {
+        "encoder/conv1/weight": np.zeros((d, 80, 3), np.float16),
+        "encoder/conv1/bias": np.zeros(d, np.float16),
+        "encoder/conv2/weight": np.zeros((d, d, 3), np.float16),
+        "encoder/conv2/bias": np.zeros(d, np.float16),
+        "encoder/position_encodings/encodings": np.zeros((1500, d), np.float16),
+        "encoder/num_heads": np.array(h, np.int16),
+        "encoder/layer_norm/gamma": np.ones(d, np.float16),
+        "encoder/layer_norm/beta": np.zeros(d, np.float16),
+        "decoder/embeddings/weight": np.zeros((10, d), np.float16),
+        "decoder/position_encodings/encodings": np.zeros((448, d), np.float16),
+        "decoder/num_heads": np.array(h, np.int16),
+        "decoder/layer_norm/gamma": np.ones(d, np.float16),
+        "decoder/layer_norm/beta": np.zeros(d, np.float16),
+    }
+    for part in ("self_attention", "ffn"):
+        v[f"encoder/layer_0/{part}/layer_norm/gamma"] = np.ones(d, np.float16)
+        v[f"encoder/layer_0/{part}/layer_norm/beta"] = np.zeros(d, np.float16)
+    v["encoder/layer_0/self_attention/linear_0/weight"] = qkv
+    v["encoder/layer_0/self_attention/linear_0/bias"] = bias
+    for name, shape in {
+        "self_attention/linear_1": (d, d),
+        "ffn/linear_0": (4 * d, d),
+        "ffn/linear_1": (d, 4 * d),
+    }.items():
+        v[f"encoder/layer_0/{name}/weight"] = np.zeros(shape, np.float16)
+        v[f"encoder/layer_0/{name}/bias"] = np.zeros(shape[0], np.float16)
+    dims, state = ct2_to_openai(v)
+    assert dims["n_audio_layer"] == 1 and dims["n_text_layer"] == 0 and dims["n_audio_head"] == h
+    assert (state["encoder.blocks.0.attn.query.weight"] == qkv[:d]).all()
+    assert (state["encoder.blocks.0.attn.key.weight"] == qkv[d : 2 * d]).all()
+    assert (state["encoder.blocks.0.attn.value.weight"] == qkv[2 * d :]).all()
+    assert "encoder.blocks.0.attn.key.bias" not in state
+    assert (state["encoder.blocks.0.attn.value.bias"] == 2).all()
+    assert "encoder.ln_post.weight" in state and "encoder.blocks.0.mlp.2.weight" in state

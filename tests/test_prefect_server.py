@@ -1,0 +1,205 @@
+"""Prefect operations against a real `prefect server` started on loopback by this module:
+`prefect deploy --all`, the nightly schedule, a worker running `publish-episode` triggered
+through the REST API, and the Prefect UI's Run → Custom run in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from media_fixtures import espeak_episode
+from pipeline_helpers import load_json, write_episode, write_series
+from touktouk import serve
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+BROWSER_DIR = ROOT / "tests" / "browser"
+CHROMIUM = Path("/usr/bin/chromium")
+RUN_TIMEOUT = 240.0
+
+
+@dataclass
+class Server:
+    api: str
+    ui: str
+    env: dict[str, str]
+    tmp: Path
+
+    def get(self, path: str) -> Any:
+        return serve.get_json(self.api + path)
+
+    def post(self, path: str, body: object) -> Any:
+        return serve.get_json(self.api + path, body)
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`prefect server start` on a free loopback port with its own PREFECT_HOME (and database)."""
+    tmp = tmp_path_factory.mktemp("prefect-server")
+    port = serve.free_port()
+    api = serve.api_url("127.0.0.1", port)
+    env = serve.prefect_env(
+        api,
+        PREFECT_HOME=str(tmp / "home"),
+        PREFECT_WORKER_QUERY_SECONDS="2",
+        PREFECT_LOGGING_LEVEL="INFO",
+        TOUKTOUK_CACHE_DIR=str(tmp / "transcripts"),
+    )
+    proc = serve.start_server("127.0.0.1", port, env, log=tmp / "server.log")
+    try:
+        yield Server(api, f"http://127.0.0.1:{port}", env, tmp)
+    finally:
+        serve.stop(proc)
+
+
+@pytest.fixture(scope="session")
+def deployments(prefect_server: Server) -> dict[str, dict[str, Any]]:
+    """`prefect deploy --all` from the project folder; the deployments by name, from the API."""
+    serve.deploy(prefect_server.env, ROOT)
+    found = prefect_server.post("/deployments/filter", {})
+    return {d["name"]: d for d in found}
+
+
+@pytest.fixture(scope="session")
+def worker(prefect_server: Server, deployments: dict[str, dict[str, Any]]) -> Iterator[Path]:
+    """One process worker of the `touktouk` pool; yields its log file."""
+    log = prefect_server.tmp / "worker.log"
+    proc = serve.start_worker(prefect_server.env, ROOT, log=log)
+    try:
+        yield log
+    finally:
+        serve.stop(proc)
+
+
+@pytest.fixture(scope="session")
+def episode_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    tmp = tmp_path_factory.mktemp("prefect-episode")
+    footage = espeak_episode(tmp / "episode.mp4").path
+    series = write_series(tmp / "touktouk.toml", store=str(tmp / "default-store"), platforms=("tiktok",), auto_clips=1)
+    # Shorter automatic clips than the series default keep the render (the slow part) short.
+    series.write_text(series.read_text(encoding="utf-8").replace("max_seconds = 60", "max_seconds = 25"))
+    episode = write_episode(tmp / "episode.toml", slug="prefect-demo", vocabulary=False)
+    return {"footage": footage, "series": series, "episode": episode, "tmp": tmp}
+
+
+def wait_for_run(server: Server, flow_run_id: str, worker_log: Path) -> dict[str, Any]:
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while time.monotonic() < deadline:
+        run: dict[str, Any] = server.get(f"/flow_runs/{flow_run_id}")
+        if run["state"] and run["state"]["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}:
+            return run
+        time.sleep(2)
+    tail = worker_log.read_text(errors="replace")[-3000:] if worker_log.exists() else ""
+    raise AssertionError(f"flow run {flow_run_id} not finished after {RUN_TIMEOUT:.0f} s; worker log:\n{tail}")
+
+
+def manifest_at(store: Path) -> dict[str, Any]:
+    path = store / "touktouk" / "s01" / "e07-prefect-demo" / "manifest.json"
+    assert path.is_file(), f"no manifest at {path}"
+    return load_json(path.read_bytes())
+
+
+def test_deploy_all_registers_both_deployments_on_the_process_pool(prefect_server, deployments):
+    assert set(deployments) >= {"publish-episode", "nightly-clips"}
+    for d in deployments.values():
+        assert d["work_pool_name"] == "touktouk"
+    pool = prefect_server.get("/work_pools/touktouk")
+    assert pool["type"] == "process"
+    schema = deployments["publish-episode"]["parameter_openapi_schema"]
+    props = schema["properties"]
+    assert schema["required"] == ["footage"]
+    for name in ("footage", "episode", "platforms", "auto_clips", "caption_style"):
+        assert props[name]["description"], f"{name} has no description in the UI form"
+    assert props["caption_style"]["default"] == "karaoke"
+    assert props["caption_style"]["enum"] == ["karaoke", "plain"]
+    assert "tiktok" in json.dumps(props["platforms"])
+    assert deployments["publish-episode"]["schedules"] == []
+
+
+def test_nightly_clips_runs_at_two_in_paris(prefect_server, deployments):
+    d = prefect_server.get("/deployments/name/nightly-clips/nightly-clips")
+    assert d["id"] == deployments["nightly-clips"]["id"]
+    [schedule] = d["schedules"]
+    assert schedule["active"] is True
+    assert schedule["schedule"]["cron"] == "0 2 * * *"
+    assert schedule["schedule"]["timezone"] == "Europe/Paris"
+    assert d["parameters"] == {"inbox": "inbox"}
+
+
+def test_worker_runs_publish_episode_triggered_through_the_rest_api(prefect_server, deployments, worker, episode_files):
+    store = episode_files["tmp"] / "store-rest"
+    params = {
+        "footage": str(episode_files["footage"]),
+        "episode": str(episode_files["episode"]),
+        "config": str(episode_files["series"]),
+        "store": str(store),
+        "platforms": ["tiktok"],
+        "auto_clips": 1,
+        "caption_style": "plain",
+    }
+    dep_id = deployments["publish-episode"]["id"]
+    created = prefect_server.post(f"/deployments/{dep_id}/create_flow_run", {"parameters": params})
+    run = wait_for_run(prefect_server, created["id"], worker)
+    assert run["state"]["type"] == "COMPLETED", run["state"]
+
+    m = manifest_at(store)
+    assert m["episode"]["id"] == "s01e07-prefect-demo"
+    [clip] = m["clips"]
+    assert clip["source"] == "auto"
+    assert [o["platform"] for o in clip["outputs"]] == ["tiktok"]
+    assert (store / clip["outputs"][0]["key"]).is_file()
+    ass = (store / clip["captions"]["ass"]).read_text(encoding="utf-8")
+    assert "{\\r}" not in ass, "plain captions carry no per-word karaoke highlight"
+
+    artifacts = prefect_server.post("/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [created["id"]]}}})
+    by_type = {a["type"]: a for a in artifacts}
+    assert set(by_type) == {"markdown", "table"}
+    summary = by_type["markdown"]["data"]
+    assert "s01e07-prefect-demo" in summary and "manifest.json" in summary
+    rows = by_type["table"]["data"]
+    rows = json.loads(rows) if isinstance(rows, str) else rows
+    assert [r["clip"] for r in rows] == ["c01"]
+    assert rows[0]["score"] == pytest.approx(clip["score"], abs=1e-3)
+
+
+def test_custom_run_from_the_prefect_ui_in_headless_chromium(prefect_server, deployments, worker, episode_files):
+    node = shutil.which("node")
+    assert node and CHROMIUM.exists(), "node and Debian's chromium are needed: run 'make setup'"
+    assert (BROWSER_DIR / "node_modules" / "playwright-core").is_dir(), "run 'make setup' (npm ci in tests/browser)"
+    store = episode_files["tmp"] / "store-ui"
+    shots = prefect_server.tmp / "screenshots"
+    shots.mkdir(exist_ok=True)
+    params = {
+        "footage": str(episode_files["footage"]),
+        "episode": str(episode_files["episode"]),
+        "config": str(episode_files["series"]),
+        "store": str(store),
+        "auto_clips": 0,  # the transcript comes from the cache: a quick run
+    }
+    dep_id = deployments["publish-episode"]["id"]
+    done = subprocess.run(
+        [node, "custom_run.mjs", prefect_server.ui, dep_id, json.dumps(params), str(shots), str(int(RUN_TIMEOUT))],
+        cwd=BROWSER_DIR,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT + 60,
+        check=False,
+    )
+    assert done.returncode == 0, f"{done.stderr[-3000:]}\nworker log:\n{worker.read_text(errors='replace')[-3000:]}"
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    run = prefect_server.get(f"/flow_runs/{result['flow_run_id']}")
+    assert run["state"]["type"] == "COMPLETED"
+    assert run["deployment_id"] == dep_id
+    assert run["parameters"]["auto_clips"] == 0
+    assert run["parameters"]["store"] == str(store)
+    m = manifest_at(store)
+    assert m["clips"] == []
