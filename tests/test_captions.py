@@ -143,10 +143,17 @@ def test_short_event_is_extended_for_reading_and_minimum_duration() -> None:
 
 
 def test_event_end_stops_before_the_next_event() -> None:
-    words = [Word(0.0, 0.2, "Oui."), Word(0.5, 0.8, "Non.")]
+    words = [Word(0.0, 0.9, "Oui."), Word(0.95, 1.2, "Non.")]
     a, b = layout_captions(words, max_chars_per_line=42)
-    assert a.end == pytest.approx(0.5 - 2 / 25)
-    assert b.start == 0.5
+    assert a.end == pytest.approx(0.95 - 2 / 25)
+    assert b.start == 0.95
+
+
+def test_a_sentence_too_short_to_stand_alone_shares_the_next_event() -> None:
+    # "Oui." alone could only be shown 0.42 s (under 5/6 s) before "Non." needs the screen.
+    words = [Word(0.0, 0.2, "Oui."), Word(0.5, 0.8, "Non.")]
+    (ev,) = layout_captions(words, max_chars_per_line=42)
+    assert ev.text == "Oui. Non." and ev.end - ev.start >= 5 / 6
 
 
 def test_a_word_longer_than_a_line_gets_an_event_of_its_own() -> None:
@@ -268,7 +275,7 @@ def test_write_captions_writes_srt_vtt_and_ass(tmp_path: Path) -> None:
     assert set(paths) == {"srt", "vtt", "ass"} and all(p.exists() for p in paths.values())
     srt = paths["srt"].read_text(encoding="utf-8")
     assert srt.startswith("1\n00:00:00,000 --> ")
-    assert "Je crois que\nl'économie sociale" in srt
+    assert "Je crois\nque l'économie sociale" in srt  # break before the conjunction
     vtt = paths["vtt"].read_text(encoding="utf-8")
     assert vtt.startswith("WEBVTT\n\n00:00:00.000 --> ") and "A &lt; B &amp; C" in vtt
     reread = pysubs2.load(str(paths["srt"]))

@@ -193,13 +193,13 @@ def _is_weak(text: str) -> bool:
 def _boundary_penalty(prev: str, nxt: str) -> float:
     """Cost of a line or event break between two display units (0 is ideal)."""
     if _is_weak(prev):
+        return 2 * _FORBIDDEN  # worse still than a forbidden conjunction break when nothing fits
+    if _key(prev) in _BREAK_BEFORE:  # a conjunction or preposition starts the next line
         return _FORBIDDEN
     if prev.endswith(_LINE_END_PUNCT):
         return 0.0
     p, n = _key(prev), _key(nxt)
     cost = 2.0 if n in _BREAK_BEFORE else 5.0
-    if p in _BREAK_BEFORE:
-        cost += 4.0
     if n in _CLITIC:
         cost += 6.0
     if p in _AUXILIARY:
@@ -268,8 +268,8 @@ def layout_captions(
         return _break_lines([u.text for u in group], max_chars_per_line, max_lines)[1] < _FORBIDDEN
 
     def too_soon(first: _Unit, group_start: float) -> bool:
-        # The previous event needs a visible moment plus the gap before this one starts.
-        return first.start - group_start < min_gap + _MIN_VISIBLE
+        # The previous event needs its minimum duration plus the gap before this one starts.
+        return first.start - group_start < min_gap + min_duration
 
     groups: list[list[_Unit]] = []
     cur: list[_Unit] = []

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 app = typer.Typer(help="ToukTouk: publish a French interview web series from raw footage.", no_args_is_help=True)
 models_app = typer.Typer(help="Whisper models available offline.")
 app.add_typer(models_app, name="models")
+captions_app = typer.Typer(help="Caption files: check them against the subtitle rules.")
+app.add_typer(captions_app, name="captions")
 err = Console(stderr=True)
 out = Console()
 
@@ -184,6 +186,39 @@ def gc(
         _fail(str(exc))
     verb = "Deleted" if delete else "Found"
     out.print(f"{verb} {len(garbage)} unreferenced object(s) in {store.url}.", highlight=False, soft_wrap=True)
+
+
+@captions_app.command("check")
+def captions_check(
+    files: Annotated[list[Path], typer.Argument(help="SRT, VTT or ASS caption files.")],
+    style: Annotated[
+        str | None, typer.Option(help="vertical or classic (default: vertical for a portrait ASS, else classic).")
+    ] = None,
+    fps: Annotated[float, typer.Option(min=1, help="Frame rate of the video, for the 2-frame minimum gap.")] = 25.0,
+) -> None:
+    """List every subtitle-rule violation (SPECS.md) with its time; exit 1 if there is any."""
+    from rich.text import Text
+
+    from touktouk.checker import RULES, check_file, format_time
+
+    if style is not None and style not in RULES:
+        _fail(f"unknown style '{style}': choose {' or '.join(RULES)}.")
+    total = 0
+    for path in files:
+        try:
+            violations = check_file(path, fps=fps, style=style)
+        except (OSError, ValueError) as exc:  # unreadable, undecodable or not a subtitle file
+            _fail(f"cannot check {path}: {exc}")
+        total += len(violations)
+        if not violations:
+            out.print(f"{path}: no violations", highlight=False, soft_wrap=True)
+            continue
+        table = Table("time", "rule", "message", title=Text(f"{path}: {len(violations)} violation(s)"))
+        for v in violations:
+            table.add_row(format_time(v.time), v.rule, Text(v.message))
+        out.print(table)
+    if total:
+        raise typer.Exit(1)
 
 
 def main() -> None:
