@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from touktouk import checker
 from touktouk.captions import (
     NBSP,
     CaptionEvent,
@@ -21,6 +22,8 @@ from touktouk.captions import (
     escape_filter_path,
     french_typography,
     layout_captions,
+    layout_clip,
+    layout_for_style,
     rebase,
     subtitles_filter,
     to_ssa,
@@ -214,6 +217,35 @@ def test_rebase_keeps_overlapping_events_and_shifts_to_clip_time() -> None:
         assert 0 <= ev.start < ev.end <= end - start + 1e-9
         assert all(0 <= w.start <= w.end <= end - start + 1e-9 for w in ev.words)
     assert rebase(events, 10_000, 10_010) == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(cut=st.floats(0.0, 1.0), length=st.floats(3.0, 20.0))
+def test_clip_captions_are_laid_out_inside_the_clip(cut: float, length: float) -> None:
+    # A clip cut anywhere, even mid-word: no event straddles an edge, none is too short.
+    words = spoken(INTERVIEW)
+    start = words[0].start + cut * (words[-1].end - words[0].start - length)
+    end = start + length
+    inside = [w for w in words if start <= (w.start + w.end) / 2 < end]  # Transcript.words_between
+    events = layout_clip(inside, vertical(), start, end)
+    rules = checker.Rules.for_style("vertical")
+    violations = checker.check_events([checker.CheckEvent.from_caption(e) for e in events], rules)
+    assert [v for v in violations if v.rule in {checker.MIN_DURATION, checker.OVERLAP, checker.GAP}] == []
+    for ev in events:
+        assert 0 <= ev.start < ev.end <= length + 1e-9
+        assert all(0 <= w.start <= w.end <= length + 1e-9 for w in ev.words)
+
+
+def test_vertical_lines_may_exceed_22_characters_only_without_a_legal_break() -> None:
+    style = vertical()
+    # 23 characters, no allowed break inside (after "pour" or "tes" is forbidden), fits the safe area.
+    words = [Word(0.0, 0.4, "pour"), Word(0.45, 0.7, "tes"), Word(0.75, 1.6, "encouragements.")]
+    assert layout_for_style(words, style)[0].lines == ("pour tes encouragements.",)
+    assert style.line_fits("pour tes encouragements.")
+    assert not style.line_fits("Je crois que l'économie sociale")
+    # With a legal break the 22-character preference still holds.
+    words = [Word(0.0, 0.5, "solidaires,"), Word(0.55, 1.0, "bienveillants"), Word(1.05, 1.5, "demain.")]
+    assert layout_for_style(words, style)[0].lines == ("solidaires,", "bienveillants demain.")
 
 
 # --- ASS / SRT / VTT ------------------------------------------------------------------

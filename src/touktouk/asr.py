@@ -184,7 +184,9 @@ def resolve_openai_whisper_model(name: str) -> str:
 class Backend(Protocol):
     name: str
 
-    def transcribe(self, audio: Path, *, language: str, prompt: str, on_progress: Progress | None) -> Transcript: ...
+    def transcribe(
+        self, audio: Path, *, language: str, prompt: str, on_progress: Progress | None, task: str = "transcribe"
+    ) -> Transcript: ...
 
 
 # ---------------------------------------------------------------------------------------------
@@ -390,10 +392,13 @@ class FasterWhisperBackend:
                 "use the offline 'base' model, a local model folder, or connect to the internet once to download it."
             ) from None
 
-    def transcribe(self, audio: Path, *, language: str, prompt: str, on_progress: Progress | None) -> Transcript:
+    def transcribe(
+        self, audio: Path, *, language: str, prompt: str, on_progress: Progress | None, task: str = "transcribe"
+    ) -> Transcript:
         segments_iter, info = self.model.transcribe(
             str(audio),
             language=language,
+            task=task,
             beam_size=self.settings.beam_size,
             word_timestamps=True,
             vad_filter=self.settings.vad,
@@ -413,7 +418,8 @@ class FasterWhisperBackend:
             )
         # With VAD on, faster-whisper only decodes speech, so every word already lies inside it.
         segments = apply_guards(decoded, prompt=prompt)
-        return Transcript(language, float(info.duration), tuple(segments), model=self.model_name, backend=self.name)
+        out_language = "en" if task == "translate" else language
+        return Transcript(out_language, float(info.duration), tuple(segments), model=self.model_name, backend=self.name)
 
 
 class OpenAIWhisperBackend:
@@ -451,7 +457,9 @@ class OpenAIWhisperBackend:
 
             torch.set_num_threads(settings.threads)
 
-    def transcribe(self, audio: Path, *, language: str, prompt: str, on_progress: Progress | None) -> Transcript:
+    def transcribe(
+        self, audio: Path, *, language: str, prompt: str, on_progress: Progress | None, task: str = "transcribe"
+    ) -> Transcript:
         import whisper
 
         samples = whisper.load_audio(str(audio))
@@ -464,6 +472,7 @@ class OpenAIWhisperBackend:
             result: dict[str, Any] = self.model.transcribe(
                 samples,
                 language=language,
+                task=task,
                 word_timestamps=True,
                 initial_prompt=prompt or None,
                 carry_initial_prompt=bool(prompt),  # the vocabulary reaches every 30 s window
@@ -492,7 +501,8 @@ class OpenAIWhisperBackend:
         segments = apply_guards(decoded, speech=speech, prompt=prompt)
         if on_progress:
             on_progress(duration, duration)
-        return Transcript(language, duration, tuple(segments), model=self.model_name, backend=self.name)
+        out_language = "en" if task == "translate" else language
+        return Transcript(out_language, duration, tuple(segments), model=self.model_name, backend=self.name)
 
 
 BACKENDS: dict[str, Callable[[WhisperSettings], Backend]] = {
@@ -509,9 +519,18 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def cache_key(audio_sha256: str, settings: WhisperSettings, language: str, prompt: str) -> str:
+def cache_key(
+    audio_sha256: str, settings: WhisperSettings, language: str, prompt: str, task: str = "transcribe"
+) -> str:
     blob = json.dumps(
-        {"audio": audio_sha256, "settings": settings.model_dump(), "language": language, "prompt": prompt, "v": 2},
+        {
+            "audio": audio_sha256,
+            "settings": settings.model_dump(),
+            "language": language,
+            "prompt": prompt,
+            "task": task,
+            "v": 2,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -525,15 +544,21 @@ def transcribe(
     prompt: str = "",
     on_progress: Progress | None = None,
     use_cache: bool = True,
+    task: str = "transcribe",
 ) -> tuple[Transcript, bool]:
-    """Transcribe `audio` with word timings; returns (transcript, came_from_cache)."""
-    key = cache_key(sha256_file(audio), settings, language, prompt)
+    """Transcribe `audio` with word timings; returns (transcript, came_from_cache).
+
+    task="translate" is Whisper's own translation into English (from `language`).
+    """
+    if task not in ("transcribe", "translate"):
+        raise ToukToukError(f"unknown Whisper task '{task}'; use 'transcribe' or 'translate'.")
+    key = cache_key(sha256_file(audio), settings, language, prompt, task)
     cached = cache_dir() / f"{key}.json"
     if use_cache and cached.is_file():
         return Transcript.from_dict(json.loads(cached.read_text(encoding="utf-8"))), True
     t0 = time.monotonic()
     backend = BACKENDS[settings.backend](settings)
-    transcript = backend.transcribe(audio, language=language, prompt=prompt, on_progress=on_progress)
+    transcript = backend.transcribe(audio, language=language, prompt=prompt, on_progress=on_progress, task=task)
     log.info("Transcribed %.0f s of audio in %.1f s", transcript.duration, time.monotonic() - t0)
     if use_cache:
         cached.parent.mkdir(parents=True, exist_ok=True)

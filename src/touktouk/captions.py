@@ -8,6 +8,7 @@ non-breaking spaces. Everything is pure except `write_captions`.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable, Sequence
@@ -15,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pysubs2
+from PIL import ImageFont
 
 from touktouk.timeline import Word
 
@@ -56,6 +58,31 @@ _APOSTROPHES = str.maketrans({"’": "'"})
 
 _FORBIDDEN = 1000.0
 _OVERFLOW = 10000.0
+# A line longer than the character limit that still fits the measured safe width: allowed only
+# when no layout within the character limit avoids a forbidden break.
+_WIDE_LINE = 100.0
+
+# The font the burn-in uses (config fonts_dir + font "DejaVu Sans"), for measuring rendered width.
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+_FONT_FILES = {False: "DejaVuSans.ttf", True: "DejaVuSans-Bold.ttf"}
+_MEASURE_SIZE = 1000  # measure at a large size, then scale: no rounding of metrics
+
+
+@functools.lru_cache(maxsize=4)
+def _font(bold: bool) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(FONT_DIR / _FONT_FILES[bold]), _MEASURE_SIZE)
+
+
+@functools.lru_cache(maxsize=65536)
+def text_width(text: str, font_size: float, *, bold: bool) -> float:
+    """Width in pixels of one line as libass draws it at ASS `font_size` (outline excluded).
+
+    libass (like VSFilter) scales a font so that ascender + descender equals the ASS font
+    size, so the em is smaller than the size: DejaVu's ascender + descender is 1.164 em.
+    """
+    font = _font(bold)
+    ascent, descent = font.getmetrics()
+    return font.getlength(text) * font_size / (ascent + descent)
 
 
 @dataclass(frozen=True)
@@ -88,6 +115,18 @@ class CaptionStyle:
     alignment: int  # ASS numpad: 2 = bottom centre
     max_chars_per_line: int
     max_lines: int
+
+    @property
+    def safe_width(self) -> int:
+        """Width available to a line of text inside the horizontal margins (the safe area)."""
+        return self.play_res_x - 2 * self.margin_h
+
+    def line_width(self, text: str) -> float:
+        """Rendered width of one line in this style, outline on both sides included."""
+        return text_width(text, self.font_size, bold=self.bold) + 2 * self.outline
+
+    def line_fits(self, text: str) -> bool:
+        return self.line_width(text) <= self.safe_width
 
 
 def vertical_style(
@@ -226,11 +265,33 @@ def _units(words: Sequence[Word]) -> list[_Unit]:
     return units
 
 
-def _break_lines(texts: Sequence[str], max_chars: int, max_lines: int) -> tuple[tuple[str, ...], float]:
+def _break_lines(
+    texts: Sequence[str], max_chars: int, max_lines: int, fits_wide: Callable[[str], bool] | None = None
+) -> tuple[tuple[str, ...], float]:
     """Best split of display units into lines: fewest lines that fit, then lowest cost.
 
+    When no split within `max_chars` avoids a forbidden break and `fits_wide` is given, lines
+    longer than `max_chars` that `fits_wide` accepts (the measured rendered width) are allowed.
     A cost >= _FORBIDDEN means no split respects the limits and the weak-word rule.
     """
+    best = _break_lines_once(texts, max_chars, max_lines, None)
+    if best[1] >= _FORBIDDEN and fits_wide is not None:
+        wide = _break_lines_once(texts, max_chars, max_lines, fits_wide)
+        if wide[1] < best[1]:
+            return wide
+    return best
+
+
+def _break_lines_once(
+    texts: Sequence[str], max_chars: int, max_lines: int, fits_wide: Callable[[str], bool] | None
+) -> tuple[tuple[str, ...], float]:
+    def overflow(a: int, b: int, length: int) -> float:
+        if length <= max_chars:
+            return 0.0
+        if fits_wide is not None and fits_wide(" ".join(texts[a:b])):
+            return _WIDE_LINE + (length - max_chars)
+        return _OVERFLOW * (length - max_chars)
+
     n = len(texts)
     lengths = [len(t) for t in texts]
     best: tuple[tuple[str, ...], float] | None = None
@@ -238,7 +299,7 @@ def _break_lines(texts: Sequence[str], max_chars: int, max_lines: int) -> tuple[
         for cuts in itertools.combinations(range(1, n), k - 1):
             bounds = (0, *cuts, n)
             line_lengths = [sum(lengths[a:b]) + (b - a - 1) for a, b in itertools.pairwise(bounds)]
-            cost = sum(_OVERFLOW * max(0, ln - max_chars) for ln in line_lengths)
+            cost = sum(overflow(a, b, ln) for (a, b), ln in zip(itertools.pairwise(bounds), line_lengths, strict=True))
             cost += sum(_boundary_penalty(texts[c - 1], texts[c]) for c in cuts)
             cost += max(line_lengths) - min(line_lengths)
             if best is None or cost < best[1]:
@@ -260,12 +321,25 @@ def layout_captions(
     min_gap: float = 2 / 25,
     max_cps: float = 17.0,
     pause_break: float = 0.7,
+    fits_wide: Callable[[str], bool] | None = None,
+    until: float | None = None,
 ) -> list[CaptionEvent]:
-    """Group timed words into caption events with line breaks and subtitle timing."""
+    """Group timed words into caption events with line breaks and subtitle timing.
+
+    `fits_wide` (a measured-width test, e.g. `CaptionStyle.line_fits`) allows a line longer
+    than `max_chars_per_line` where no break within the limit is allowed. `until` is where the
+    picture ends (a clip's length): no event runs past it, and the last one starts earlier if
+    it must, to keep its minimum duration and reading speed.
+    """
     units = _units(words)
 
     def fits(group: Sequence[_Unit]) -> bool:
         return _break_lines([u.text for u in group], max_chars_per_line, max_lines)[1] < _FORBIDDEN
+
+    def fits_measured(group: Sequence[_Unit]) -> bool:
+        # Lines over the character limit but inside the measured width: only for the units that
+        # move to the next event at a cut, so that a cut never has to fall on a forbidden break.
+        return _break_lines([u.text for u in group], max_chars_per_line, max_lines, fits_wide)[1] < _FORBIDDEN
 
     def too_soon(first: _Unit, group_start: float) -> bool:
         # The previous event needs its minimum duration plus the gap before this one starts.
@@ -294,12 +368,22 @@ def layout_captions(
             continue
         keep = len(cur)
         if reason != "sentence":
-            keep = _choose_cut(cur, u, reason, fits, too_soon, max_duration)
+            keep = _choose_cut(cur, u, reason, fits_measured, too_soon, max_duration)
+            nxt = cur[keep] if keep < len(cur) else u
+            if (
+                reason == "length"
+                and _boundary_penalty(cur[keep - 1].text, nxt.text) >= _FORBIDDEN
+                and fits_measured([*cur, u])
+            ):
+                cur.append(u)  # every cut is forbidden: a line wider than the limit but inside the safe area
+                continue
         groups.append(cur[:keep])
         cur = [*cur[keep:], u]
     if cur:
         groups.append(cur)
-    return _timed_events(groups, max_chars_per_line, max_lines, max_duration, min_duration, min_gap, max_cps)
+    return _timed_events(
+        groups, max_chars_per_line, max_lines, max_duration, min_duration, min_gap, max_cps, fits_wide, until
+    )
 
 
 def _choose_cut(
@@ -344,20 +428,79 @@ def _timed_events(
     min_duration: float,
     min_gap: float,
     max_cps: float,
+    fits_wide: Callable[[str], bool] | None = None,
+    until: float | None = None,
 ) -> list[CaptionEvent]:
     events: list[CaptionEvent] = []
     for i, g in enumerate(groups):
-        lines, _ = _break_lines([u.text for u in g], max_chars, max_lines)
+        lines, _ = _break_lines([u.text for u in g], max_chars, max_lines, fits_wide)
         start = g[0].start
         chars = sum(len(line) for line in lines) + len(lines) - 1
-        end = max(max(u.end for u in g), start + min_duration, start + chars / max_cps)
+        needed = max(min_duration, chars / max_cps)
+        end = max(max(u.end for u in g), start + needed)
         end = min(end, start + max_duration)
         if i + 1 < len(groups):
             end = min(end, groups[i + 1][0].start - min_gap)
+        elif until is not None:
+            end = min(end, until)
         end = max(end, start + _MIN_VISIBLE) if i + 1 == len(groups) else end
         words = tuple(w for u in g for w in u.words)
         events.append(CaptionEvent(start=start, end=end, lines=lines, words=words))
+    if until is not None:
+        events = _fit_before(events, until, min_duration, min_gap, max_cps, max_duration)
     return events
+
+
+def _fit_before(
+    events: list[CaptionEvent], until: float, min_duration: float, min_gap: float, max_cps: float, max_duration: float
+) -> list[CaptionEvent]:
+    """The picture ends at `until`: show the last events earlier rather than cut them short.
+
+    Each keeps its minimum duration (walking back while an event must move); the last one also
+    takes the free time before it for its reading time, without pushing the others.
+    """
+    out = list(events)
+    limit = until
+    for j in range(len(out) - 1, -1, -1):
+        ev = out[j]
+        end = min(ev.end, limit)
+        start = max(min(ev.start, end - min_duration), 0.0)
+        if j == len(out) - 1:
+            free = out[j - 1].end + min_gap if j else 0.0
+            reading = min(len(ev.text) / max_cps, max_duration)
+            start = min(start, max(free, end - reading))
+        if (start, end) == (ev.start, ev.end):
+            break
+        out[j] = replace(ev, start=start, end=max(end, start + _MIN_VISIBLE))
+        limit = start - min_gap
+    return out
+
+
+def layout_for_style(words: Sequence[Word], style: CaptionStyle, *, until: float | None = None) -> list[CaptionEvent]:
+    """`layout_captions` with the style's limits; the vertical style measures rendered width."""
+    return layout_captions(
+        words,
+        max_chars_per_line=style.max_chars_per_line,
+        max_lines=style.max_lines,
+        fits_wide=style.line_fits if style.play_res_y > style.play_res_x else None,
+        until=until,
+    )
+
+
+def layout_clip(words: Sequence[Word], style: CaptionStyle, start: float, end: float) -> list[CaptionEvent]:
+    """Caption events for the clip [start, end) laid out from its own words, in clip time.
+
+    Words are shifted so the clip starts at 0 and clamped to the clip, so no event straddles
+    the clip's edges: each event is timed (minimum duration, reading speed) inside the clip,
+    instead of being cut at an edge as `rebase` does to events laid out for the whole episode.
+    """
+    length = end - start
+
+    def clamp(t: float) -> float:
+        return min(max(t - start, 0.0), length)
+
+    inside = [replace(w, start=clamp(w.start), end=clamp(w.end)) for w in words if w.end > start and w.start < end]
+    return layout_for_style(inside, style, until=length)
 
 
 def rebase(events: Sequence[CaptionEvent], start: float, end: float) -> list[CaptionEvent]:

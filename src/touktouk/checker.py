@@ -10,8 +10,8 @@ from __future__ import annotations
 import html
 import itertools
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pysubs2
@@ -23,6 +23,7 @@ from touktouk.captions import (
     _WEAK,
     NBSP,
     CaptionEvent,
+    CaptionStyle,
     _key,
     classic_style,
     vertical_style,
@@ -56,6 +57,11 @@ class Rules:
     fps: float = 25.0
     # Timestamps are stored in ms (SRT, VTT) or centiseconds (ASS): allow that rounding.
     tolerance: float = 0.01
+    # Measured line length (vertical): the rendered width of a line, outline included, must fit
+    # `max_width` (the style's safe area); then `max_chars_per_line` is the layout's preferred
+    # length, not a rule. The same measurement as the layout engine's (CaptionStyle.line_width).
+    max_width: float | None = None
+    line_width: Callable[[str], float] | None = field(default=None, compare=False, repr=False)
 
     @property
     def min_gap(self) -> float:
@@ -72,17 +78,26 @@ class Rules:
         return replace(base, fps=fps)
 
 
-def _style_limits(name: str, max_chars: int, max_lines: int) -> Rules:
-    return Rules(style=name, max_chars_per_line=max_chars, max_lines=max_lines)
+def _style_limits(name: str, style: CaptionStyle, *, measured: bool) -> Rules:
+    if not measured:
+        return Rules(style=name, max_chars_per_line=style.max_chars_per_line, max_lines=style.max_lines)
+    return Rules(
+        style=name,
+        max_chars_per_line=style.max_chars_per_line,
+        max_lines=style.max_lines,
+        max_width=style.safe_width,
+        line_width=style.line_width,
+    )
 
 
 _VERTICAL = vertical_style(font_name="", primary="#FFFFFF", highlight="#FFFFFF")
 _CLASSIC = classic_style(font_name="", primary="#FFFFFF", highlight="#FFFFFF")
 # The one table of rule values. Line limits come from the caption styles themselves
-# (classic: 42 characters; vertical: the width measured for the style's font size).
+# (classic: 42 characters; vertical: the rendered width measured at the style's font size
+# against the safe-area width).
 RULES: Mapping[str, Rules] = {
-    "classic": _style_limits("classic", _CLASSIC.max_chars_per_line, _CLASSIC.max_lines),
-    "vertical": _style_limits("vertical", _VERTICAL.max_chars_per_line, _VERTICAL.max_lines),
+    "classic": _style_limits("classic", _CLASSIC, measured=False),
+    "vertical": _style_limits("vertical", _VERTICAL, measured=True),
 }
 
 
@@ -170,7 +185,12 @@ def _check_one(ev: CheckEvent, rules: Rules) -> list[Violation]:
     if len(ev.lines) > rules.max_lines:
         found.append(Violation(t, LINE_COUNT, f"{len(ev.lines)} lines (max {rules.max_lines})"))
     for n, line in enumerate(ev.lines, 1):
-        if len(line) > rules.max_chars_per_line:
+        if rules.max_width is not None and rules.line_width is not None:
+            width = rules.line_width(line)
+            if width > rules.max_width:
+                msg = f"line {n} is {width:.0f} px wide (safe area {rules.max_width:g} px): {line!r}"
+                found.append(Violation(t, LINE_LENGTH, msg))
+        elif len(line) > rules.max_chars_per_line:
             msg = f"line {n} has {len(line)} characters (max {rules.max_chars_per_line}): {line!r}"
             found.append(Violation(t, LINE_LENGTH, msg))
         found += [Violation(t, TYPOGRAPHY, f"line {n}: {p}: {line!r}") for p in typography_problems(line)]

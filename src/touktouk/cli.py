@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -25,6 +26,30 @@ err = Console(stderr=True)
 out = Console()
 
 
+class _UserErrorOnOneLine(logging.Filter):
+    """Prefect logs a failed flow or task with its traceback; for a ToukTouk error (bad input the
+    user can fix) the message is the whole story, so the terminal shows it on one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from touktouk.errors import ToukToukError
+
+        if record.exc_info and isinstance(record.exc_info[1], ToukToukError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _quiet_user_error_tracebacks() -> None:
+    """Add the filter to every terminal handler (Prefect's console handler sits on the root
+    logger); call it after importing Prefect, which configures logging."""
+    loggers = [logging.getLogger(), *(logging.getLogger(n) for n in list(logging.Logger.manager.loggerDict))]
+    for logger in loggers:
+        for handler in logger.handlers:
+            is_terminal = type(handler) is not logging.FileHandler and isinstance(handler, logging.StreamHandler)
+            if is_terminal and not any(isinstance(f, _UserErrorOnOneLine) for f in handler.filters):
+                handler.addFilter(_UserErrorOnOneLine())
+
+
 def _fail(message: str, code: int = 2) -> None:
     err.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
@@ -36,12 +61,17 @@ def publish(
     episode: Annotated[Path | None, typer.Option(help="Episode file, config/episodes/<slug>.toml.")] = None,
     store: Annotated[str | None, typer.Option(help="Folder, file:// URL or s3://bucket/prefix.")] = None,
     config: Annotated[Path | None, typer.Option(help="Series config (default config/touktouk.toml).")] = None,
+    translate: Annotated[
+        str | None, typer.Option(help="Also publish English captions of the episode (Whisper translate): 'en'.")
+    ] = None,
 ) -> None:
     """Transcribe, clip, caption and describe one episode, then publish it to the store."""
     from touktouk.errors import ToukToukError
     from touktouk.flow import preflight
 
     args = (str(footage), str(episode) if episode else None, store, str(config) if config else None)
+    if translate not in (None, "en"):
+        _fail(f"--translate {translate}: Whisper translates into English only; use --translate en.")
     try:
         inputs, _info = preflight(*args)
     except ToukToukError as exc:
@@ -54,8 +84,9 @@ def publish(
         )
     from touktouk.flow import publish_episode
 
+    _quiet_user_error_tracebacks()
     try:
-        location = publish_episode(*args)
+        location = publish_episode(*args, translate="en" if translate else None)
     except ToukToukError as exc:
         _fail(str(exc))
     _print_summary(inputs)
@@ -225,6 +256,8 @@ def main() -> None:
     # No telemetry: it only produces errors on machines without internet, and producers' runs are their own.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    # The temporary server can take longer than Prefect's 20 s default on a busy 2-core laptop.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     app()
 
 

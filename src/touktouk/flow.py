@@ -25,7 +25,7 @@ from pydantic import Field
 
 from touktouk import __version__, asr, captions, describe, manifest, media
 from touktouk.config import EpisodeConfig, SeriesConfig, episode_from_footage, load_episode, load_series
-from touktouk.errors import ConfigError
+from touktouk.errors import ConfigError, MediaError, ToukToukError
 from touktouk.platforms import PLATFORMS
 from touktouk.select import PickRequest, choose_clips
 from touktouk.storage import (
@@ -72,6 +72,29 @@ def validate_picks(inputs: Inputs, duration: float) -> None:
                 f"{inputs.episode_file}: pick {n} starts at {pick.start:g} s but the footage lasts {duration:.1f} s; "
                 "fix its start timecode."
             )
+
+
+def require_speech(inputs: Inputs, transcript: Transcript) -> None:
+    """Refuse footage in which Whisper heard nothing, before anything is rendered or stored."""
+    if not transcript.words:
+        raise MediaError(
+            f"{inputs.footage}: no speech found in the sound track, so there is nothing to transcribe or clip; "
+            "check that this is the right file and that its microphone was not muted."
+        )
+
+
+PREFLIGHT_PROBE_KEY = "touktouk-preflight-check"
+
+
+def check_store_reachable(store: Store, endpoint_url: str | None) -> None:
+    """Fail in seconds, before any work, when an S3 store cannot be reached with these credentials
+    (one HEAD with short timeouts; the upload itself keeps its patient retries)."""
+    if not isinstance(store, S3Store):
+        return
+    quick = S3Store(
+        store.bucket, store.prefix, endpoint_url=endpoint_url, connect_timeout=3.0, read_timeout=10.0, max_attempts=2
+    )
+    quick.exists(PREFLIGHT_PROBE_KEY)
 
 
 # --- tasks: thin wrappers, no business logic -------------------------------------------------
@@ -133,13 +156,28 @@ def write_transcript_task(transcript: Transcript, series: SeriesConfig, workdir:
     out = workdir / "transcript"
     out.mkdir(parents=True, exist_ok=True)
     style = _style(series, "classic")
-    events = captions.layout_captions(
-        transcript.words, max_chars_per_line=style.max_chars_per_line, max_lines=style.max_lines
-    )
+    events = captions.layout_for_style(transcript.words, style)
     files = captions.write_captions(events, style, out, "transcript", karaoke=False)
     js = out / "transcript.json"
     js.write_text(json.dumps(transcript.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
     return {"json": js, "srt": files["srt"], "vtt": files["vtt"]}
+
+
+@task(name="translate", cache_policy=NO_CACHE)
+def translate_task(audio: Path, series: SeriesConfig, target: str, workdir: Path) -> dict[str, Path]:
+    """Whisper's translate task: an English caption track of the whole episode."""
+    if target != "en":
+        raise ToukToukError(f"Whisper translates into English only; use --translate en, not '{target}'.")
+    transcript, cached = asr.transcribe(audio, series.whisper, language=series.language, task="translate")
+    get_run_logger().info(
+        "Translation (%s): %d words%s", target, len(transcript.words), " from the cache" if cached else ""
+    )
+    out = workdir / "transcript"
+    out.mkdir(parents=True, exist_ok=True)
+    style = _style(series, "classic")
+    events = captions.layout_for_style(transcript.words, style)
+    files = captions.write_captions(events, style, out, f"transcript.{target}", karaoke=False)
+    return {f"{target}.srt": files["srt"], f"{target}.vtt": files["vtt"]}
 
 
 @task(name="choose clips", cache_policy=NO_CACHE)
@@ -193,8 +231,7 @@ def render_clip_task(
     clip_dir.mkdir(parents=True, exist_ok=True)
     style = _style(series, "vertical")
     words = transcript.words_between(plan.start, plan.end)
-    events = captions.layout_captions(words, max_chars_per_line=style.max_chars_per_line, max_lines=style.max_lines)
-    events = captions.rebase(events, plan.start, plan.end)
+    events = captions.layout_clip(words, style, plan.start, plan.end)
     files = captions.write_captions(events, style, clip_dir, "captions", karaoke=karaoke)
     videos = _outputs_for(plan, series.clips.platforms, clip_dir)
     if not videos:
@@ -350,7 +387,7 @@ def publish_outputs(
 
     master = manifest.master_key(prefix, inputs.footage.suffix)
     master_obj = put(master, inputs.footage)
-    tkeys = manifest.transcript_keys(prefix)
+    tkeys = manifest.transcript_keys(prefix, sorted({k.split(".")[0] for k in transcript_files if "." in k}))
     for fmt, path in transcript_files.items():
         put(tkeys[fmt], path)
     clip_entries = []
@@ -526,6 +563,7 @@ def publish_episode(
     platforms: list[ClipPlatform] | None = None,
     auto_clips: Annotated[int, Field(ge=0, le=20)] | None = None,
     caption_style: CaptionStyleName = "karaoke",
+    translate: Literal["en"] | None = None,
 ) -> str:
     """Publish one episode: transcript, subtitled clips and metadata into the store.
 
@@ -537,6 +575,7 @@ def publish_episode(
         platforms: clip platforms to render for; empty: the series config's list.
         auto_clips: number of automatic clips besides the producer picks; empty: the series config's number.
         caption_style: karaoke (word-by-word highlight) or plain captions burned into the clips.
+        translate: "en" also publishes English SRT/VTT of the episode (Whisper's translate task).
     """
     started = time.monotonic()
     inputs = load_inputs(footage, resolve_episode(episode, config), store, config)
@@ -549,7 +588,10 @@ def publish_episode(
         ep = inputs.episode
         prompt = asr.vocabulary_prompt(ep.guest, ep.organisation, ep.cause, *ep.hashtags)
         transcript = transcribe_task(audio, inputs.series, prompt)
+        require_speech(inputs, transcript)
         transcript_files = write_transcript_task(transcript, inputs.series, workdir)
+        if translate:
+            transcript_files |= translate_task(audio, inputs.series, translate, workdir)
         plans = choose_clips_task(transcript, inputs, info.duration)
         karaoke = caption_style == "karaoke"
         clips = [render_clip_task(p, info, transcript, inputs.series, workdir, karaoke) for p in plans]
@@ -568,5 +610,6 @@ def preflight(
     inputs = load_inputs(footage, episode, store, config)
     info = media.probe(inputs.footage)
     validate_picks(inputs, info.duration)
-    open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
+    endpoint = inputs.series.endpoint_url or None
+    check_store_reachable(open_store(inputs.store_url, endpoint_url=endpoint), endpoint)
     return inputs, info

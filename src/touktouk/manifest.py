@@ -31,8 +31,14 @@ def master_key(prefix: str, footage_suffix: str) -> str:
     return f"{prefix}/master/footage{ext if _SAFE_EXT.fullmatch(ext) else '.bin'}"
 
 
-def transcript_keys(prefix: str) -> dict[str, str]:
-    return {fmt: f"{prefix}/transcript/transcript.{fmt}" for fmt in ("json", "srt", "vtt")}
+def transcript_keys(prefix: str, translations: Sequence[str] = ()) -> dict[str, str]:
+    """Transcript files; a translation adds "<lang>.srt" and "<lang>.vtt" (e.g. "en.srt")."""
+    keys = {fmt: f"{prefix}/transcript/transcript.{fmt}" for fmt in ("json", "srt", "vtt")}
+    for lang in translations:
+        if not re.fullmatch(r"[a-z]{2}", lang):
+            raise ValueError(f"translation language must be a two-letter code, not {lang!r}")
+        keys |= {f"{lang}.{fmt}": f"{prefix}/transcript/transcript.{lang}.{fmt}" for fmt in ("srt", "vtt")}
+    return keys
 
 
 def clip_video_key(prefix: str, clip_id: str, width: int, height: int) -> str:

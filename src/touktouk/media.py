@@ -62,6 +62,18 @@ def _rate(value: str | None) -> float:
     return float(r) if r.denominator else 0.0
 
 
+def _ff(path: Path | str) -> str:
+    """The path as ffmpeg must see it: absolute, so a name such as 'interview:1.mp4' is never
+    taken for a protocol ('interview:')."""
+    return str(Path(path).absolute())
+
+
+def _starts_like_mp4(path: Path) -> bool:
+    """Whether the file opens with an MP4/MOV box (a real but cut-short recording), not random bytes."""
+    with path.open("rb") as f:
+        return f.read(8)[4:8] in (b"ftyp", b"mdat", b"wide", b"free", b"skip", b"moov")
+
+
 def _rotation(stream: dict[str, Any]) -> int:
     tags = stream.get("tags", {})
     if "rotate" in tags:
@@ -78,9 +90,16 @@ def probe(path: Path) -> MediaInfo:
         raise MediaError(f"{path}: file not found; check the path to the footage.")
     if not path.is_file():
         raise MediaError(f"{path}: not a file; give the path to one footage file.")
+    if path.stat().st_size == 0:
+        raise MediaError(f"{path}: the file is empty (0 bytes); copy the footage again from the camera or the export.")
     try:
-        data = ffmpeg.probe(str(path))
+        data = ffmpeg.probe(_ff(path))
     except ffmpeg.Error as exc:
+        if b"moov atom not found" in (exc.stderr or b"") and _starts_like_mp4(path):
+            raise MediaError(
+                f"{path}: the file is truncated (its MP4 index, the 'moov' atom, is missing: the recording or "
+                "the copy was cut short); copy the file again from the camera or re-export it."
+            ) from None
         raise MediaError(
             f"{path}: not a media file ffmpeg can read ({_ffmpeg_message(exc)}); "
             "export the footage as MP4, MOV, MKV or WebM and try again."
@@ -131,7 +150,7 @@ def extract_audio(src: Path, dst: Path) -> Path:
     """16 kHz mono PCM for Whisper; every channel layout (5.1 included) is downmixed."""
     try:
         (
-            ffmpeg.input(str(src))
+            ffmpeg.input(_ff(src))
             .output(str(dst), vn=None, ac=1, ar=16000, acodec="pcm_s16le", map="0:a:0")
             .overwrite_output()
             .global_args("-nostdin")
@@ -159,7 +178,7 @@ def render_clip(
         return
     duration = end - start
     first = outputs[0]
-    src = ffmpeg.input(info.path, ss=f"{start:.3f}", t=f"{duration:.3f}")
+    src = ffmpeg.input(_ff(info.path), ss=f"{start:.3f}", t=f"{duration:.3f}")
     fps = min(round(info.fps) or encode.max_fps, encode.max_fps)
     if info.has_video:
         # Cover the frame (scale up, centre crop). fps= also turns variable frame rate into constant.
