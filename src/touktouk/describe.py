@@ -11,6 +11,7 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from touktouk.chapters import Chapter, format_chapters
 from touktouk.platforms import Platform
 
 ELLIPSIS = "…"
@@ -228,3 +229,25 @@ def describe(
     if platform.tags_limit is not None:
         out["tags"] = _tags(hashtags, platform.tags_limit)
     return out
+
+
+CHAPTERS_HEADING = "Chapitres :"
+
+
+def with_chapters(text: str, chapters: Sequence[Chapter], limit: int = 5000, unit: str = "bytes") -> str:
+    """The YouTube description with a « Chapitres » block (`0:00 Titre` lines) before its hashtags.
+
+    YouTube makes chapters from such a list when it starts at 0:00 and has 3+ entries of 10 s+
+    (`chapters.find_chapters` guarantees both). To stay within `limit`, the body is shortened,
+    never the chapter list; with fewer than 3 chapters, or no room at all, the text is unchanged.
+    """
+    if len(chapters) < 3:
+        return text
+    block = CHAPTERS_HEADING + "\n" + format_chapters(chapters)
+    paragraphs = text.split("\n\n")
+    tail = paragraphs.pop() if len(paragraphs) > 1 and paragraphs[-1].startswith("#") else ""
+    body = "\n\n".join(paragraphs)
+    room = limit - _size(block, unit) - _size(tail, unit) - (4 if tail else 2)
+    if room < 0:
+        return text
+    return "\n\n".join(p for p in (fit(body, room, unit), block, tail) if p)

@@ -108,6 +108,11 @@ class ClipPlan:
     def duration(self) -> float:
         return self.end - self.start
 
+    @property
+    def components(self) -> dict[str, float]:
+        """The score breakdown (component name -> weighted contribution); the same dict as `score_parts`."""
+        return self.score_parts
+
 
 _TIMECODE = re.compile(r"^(?:(\d+):)?(?:(\d+):)?(\d+(?:[.,]\d+)?)$")
 
