@@ -1,48 +1,89 @@
 """Deployment entry point for the `nightly-clips` flow: publish every footage file of an inbox
-folder that has no manifest in the store yet (see README, "Prefect").
+(a folder, or an S3 prefix `s3://bucket/inbox/`) that has no manifest in the store yet (see
+README, "Prefect").
 
 Each episode runs as its own `publish-episode` flow run, so any worker of the work pool can take
-it; at most `NIGHTLY_CONCURRENCY` (environment variable TOUKTOUK_NIGHTLY_CONCURRENCY, default 2)
-run at once.
+it; at most `concurrency` (parameter; default: environment variable TOUKTOUK_NIGHTLY_CONCURRENCY,
+else 2) run at once.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Annotated, Any, TypeVar, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.futures import PrefectFuture, as_completed
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from pydantic import Field
 
 from touktouk import manifest
+from touktouk.config import load_series
+from touktouk.errors import ConfigError
 from touktouk.flow import load_inputs, publish_episode
-from touktouk.storage import open_store
+from touktouk.storage import is_remote, list_footage, open_store
 
 FOOTAGE_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mxf"}
-NIGHTLY_CONCURRENCY = max(1, int(os.environ.get("TOUKTOUK_NIGHTLY_CONCURRENCY", "2")))
+CONCURRENCY_ENV = "TOUKTOUK_NIGHTLY_CONCURRENCY"
+MAX_CONCURRENCY = 16  # threads of the flow's task runner: the most `concurrency` can ask for
+
+T = TypeVar("T")
+
+
+def default_concurrency() -> int:
+    raw = os.environ.get(CONCURRENCY_ENV, "").strip() or "2"
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_CONCURRENCY:
+        raise ConfigError(
+            f"{CONCURRENCY_ENV}={raw!r} is not a whole number from 1 to {MAX_CONCURRENCY}; fix or unset it."
+        )
+    return int(raw)
+
+
+def inbox_footage(inbox: str, endpoint_url: str | None = None) -> list[str]:
+    """Footage files directly in the inbox: local paths, or s3:// URLs for an S3 prefix."""
+    if is_remote(inbox):
+        return list_footage(inbox, FOOTAGE_SUFFIXES, endpoint_url=endpoint_url)
+    folder = Path(inbox).expanduser()
+    if not folder.is_dir():
+        return []
+    return [str(p) for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in FOOTAGE_SUFFIXES]
 
 
 def pending_footage(inbox: str, store: str | None, config: str | None) -> list[tuple[str, str | None]]:
     """(footage, episode file or None) for each inbox file whose manifest is not in the store.
 
     An episode file `config/episodes/<footage stem>.toml` beside the series config is used when it
-    exists; otherwise the episode is named after the footage file.
+    exists; otherwise the episode is named after the footage file. Nothing is downloaded here.
     """
-    folder = Path(inbox).expanduser()
     episodes = Path(config or "config/touktouk.toml").parent / "episodes"
+    endpoint = load_series(config).endpoint_url or None
     pending: list[tuple[str, str | None]] = []
-    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
-        if not path.is_file() or path.suffix.lower() not in FOOTAGE_SUFFIXES:
-            continue
-        ep_file = episodes / f"{path.stem}.toml"
+    for footage in inbox_footage(inbox, endpoint):
+        ep_file = episodes / f"{Path(footage.rsplit('/', 1)[-1]).stem}.toml"
         episode = str(ep_file) if ep_file.is_file() else None
-        inputs = load_inputs(str(path), episode, store, config)
-        target = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
+        inputs = load_inputs(footage, episode, store, config)
+        target = open_store(inputs.store_url, endpoint_url=endpoint)
         if not target.exists(manifest.manifest_key(manifest.episode_prefix(inputs.series, inputs.episode))):
-            pending.append((str(path), episode))
+            pending.append((footage, episode))
     return pending
+
+
+def at_most(limit: int, items: Sequence[T], submit: Callable[[T], PrefectFuture[Any]]) -> list[PrefectFuture[Any]]:
+    """Submit `items` so that at most `limit` are running at once; returns every future, in order."""
+    futures: list[PrefectFuture[Any]] = []
+    running: set[PrefectFuture[Any]] = set()
+    for item in items:
+        if len(running) >= limit:
+            running.discard(next(as_completed(list(running))))
+        future = submit(item)
+        futures.append(future)
+        running.add(future)
+    return futures
 
 
 @task(name="publish from inbox", cache_policy=NO_CACHE, tags=["touktouk-publish"])
@@ -50,31 +91,39 @@ def publish_one(footage: str, episode: str | None, store: str | None, config: st
     params = {"footage": footage, "episode": episode, "store": store, "config": config}
     if not deployment:
         return publish_episode(footage, episode, store, config)
-    run = run_deployment(deployment, parameters=params, flow_run_name=f"nightly {Path(footage).name}")
+    name = footage.rsplit("/", 1)[-1]
+    run = cast(FlowRun, run_deployment(deployment, parameters=params, flow_run_name=f"nightly {name}"))
     if run.state is None or not run.state.is_completed():
         raise RuntimeError(f"{footage}: flow run {run.name} ended {run.state.name if run.state else 'without state'}")
     return str(run.name)
 
 
-@flow(name="nightly-clips", task_runner=ThreadPoolTaskRunner(max_workers=NIGHTLY_CONCURRENCY))
+RUNNER: TaskRunner[Any] = ThreadPoolTaskRunner(max_workers=MAX_CONCURRENCY)
+
+
+@flow(name="nightly-clips", task_runner=RUNNER)
 def nightly_clips(
     inbox: str = "inbox",
     store: str | None = None,
     config: str | None = None,
     deployment: str = "publish-episode/publish-episode",
+    concurrency: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)] | None = None,
 ) -> list[str]:
     """Publish every footage file in the inbox that has no manifest in the store yet.
 
     Args:
-        inbox: folder of footage files (relative to the project folder on the worker).
+        inbox: folder of footage files (relative to the project folder on the worker), or an S3 prefix
+            s3://bucket/inbox/ (files directly under it; each is downloaded by the run that publishes it).
         store: folder, file:// URL or s3://bucket/prefix; default from the series config.
         config: path to the series config (default config/touktouk.toml).
         deployment: the deployment that publishes one episode; empty: publish inside this run.
+        concurrency: episodes published at once; empty: TOUKTOUK_NIGHTLY_CONCURRENCY, else 2.
     """
     logger = get_run_logger()
+    limit = concurrency or default_concurrency()
     todo = pending_footage(inbox, store, config)
-    logger.info("%d footage file(s) without a manifest in %s", len(todo), inbox)
-    futures = [publish_one.submit(f, e, store, config, deployment) for f, e in todo]
+    logger.info("%d footage file(s) without a manifest in %s; %d at a time", len(todo), inbox, limit)
+    futures = at_most(limit, todo, lambda item: publish_one.submit(item[0], item[1], store, config, deployment))
     return [f.result() for f in futures]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -150,6 +151,114 @@ def test_unreachable_store_fails_fast_naming_the_store(tmp_path: Path, speech_mp
     }
     result = run_cli("publish", str(speech_mp4), "--store", "s3://touktouk-test/shows", cwd=tmp_path, env=env)
     assert_clean_error(result, "s3://touktouk-test/shows", "cannot be reached", "AWS_ENDPOINT_URL")
+
+
+def test_invalid_episode_toml_is_refused(tmp_path: Path, speech_mp4: Path) -> None:
+    episode = tmp_path / "episode.toml"
+    episode.write_text('season = 1\nnumber = 7\nslug = "awa-diallo\ntitle = "Awa"\n', encoding="utf-8")
+    store = tmp_path / "store"
+    result = run_cli("publish", str(speech_mp4), "--episode", str(episode), "--store", str(store), cwd=tmp_path)
+    assert_clean_error(result, str(episode), "not valid TOML", "line 3", "fix the syntax")
+    assert not store.exists()
+
+
+def _published_from(footage: Path, series_file: Path, episode_file: Path) -> dict[str, tuple[int, int]]:
+    """Put `footage` in the store as the master of an episode and write its manifest (the real
+    builder); returns every stored file with its inode and mtime, to prove nothing changes."""
+    from touktouk import manifest as mf
+    from touktouk.config import load_episode, load_series
+    from touktouk.storage import open_store
+
+    series, episode = load_series(series_file), load_episode(episode_file)
+    store = open_store(series.store)
+    prefix = mf.episode_prefix(series, episode)
+    master = store.put_file(mf.master_key(prefix, footage.suffix), footage)
+    data = mf.build_manifest(
+        series=series, episode=episode, source={"key": master.key}, transcript={}, clips=[], metadata={},
+        objects=[master],
+    )  # fmt: skip
+    store.put_bytes(mf.manifest_key(prefix), mf.to_json(data), "application/json")
+    root = Path(series.store)
+    return {str(p): (p.stat().st_ino, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
+
+
+def test_duplicate_slug_with_other_footage_is_refused_before_any_upload(tmp_path: Path, speech_mp4: Path) -> None:
+    store = tmp_path / "store"
+    series = write_series(tmp_path / "series.toml", store=str(store), auto_clips=0, platforms=(PLATFORM,))
+    episode = write_episode(tmp_path / "episode.toml", slug="awa-diallo", picks=PICK, vocabulary=False)
+    other = tmp_path / "autre-entretien.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=1", "-f", "lavfi", "-i", "sine=d=1", "-c:v", "libx264",
+           "-preset", "ultrafast", "-c:a", "aac", str(other))  # fmt: skip
+    before = _published_from(other, series, episode)
+    result = run_cli("publish", str(speech_mp4), "--episode", str(episode), "--config", str(series), cwd=tmp_path)
+    assert_clean_error(
+        result, str(speech_mp4), "episode s01e07-awa-diallo is already published from other footage",
+        "manifest.json", "choose another slug or number in the episode file", "--replace",
+    )  # fmt: skip
+    assert result.stderr.count("Error:") == 1
+    files = {str(p): (p.stat().st_ino, p.stat().st_mtime_ns) for p in store.rglob("*") if p.is_file()}
+    assert files == before, "nothing written to the store"
+
+
+def test_duplicate_slug_check_lets_the_same_footage_and_replace_through(tmp_path: Path, speech_mp4: Path) -> None:
+    from touktouk.errors import ConfigError
+    from touktouk.flow import preflight
+
+    store = tmp_path / "store"
+    series = write_series(tmp_path / "series.toml", store=str(store), auto_clips=0, platforms=(PLATFORM,))
+    episode = write_episode(tmp_path / "episode.toml", slug="awa-diallo", picks=PICK, vocabulary=False)
+    _published_from(speech_mp4, series, episode)
+    copy = tmp_path / "copie du même fichier.mp4"  # same bytes under another name: the same footage
+    shutil.copy(speech_mp4, copy)
+    inputs, _ = preflight(str(copy), str(episode), None, str(series))
+    assert inputs.episode.slug == "awa-diallo"
+    longer = tmp_path / "longer.mp4"
+    longer.write_bytes(speech_mp4.read_bytes() + b"\0")  # one byte more: other footage, told by size
+    with pytest.raises(ConfigError, match="already published from other footage"):
+        preflight(str(longer), str(episode), None, str(series))
+    preflight(str(longer), str(episode), None, str(series), replace=True)
+
+
+def test_check_same_footage_hashes_only_when_sizes_agree() -> None:
+    from touktouk import manifest as mf
+    from touktouk.errors import ConfigError
+
+    previous = {
+        "episode": {"id": "s01e07-awa"},
+        "source": {"key": "k/master/footage.mp4"},
+        "objects": [{"key": "k/master/footage.mp4", "bytes": 10, "sha256": "a" * 64}],
+    }
+    calls: list[int] = []
+
+    def sha(value: str) -> Callable[[], str]:
+        return lambda: calls.append(1) or value
+
+    mf.check_same_footage(previous, footage="f.mp4", size=10, sha256=sha("a" * 64), manifest_location="m")
+    assert calls == [1]
+    with pytest.raises(ConfigError, match=r"^f\.mp4: episode s01e07-awa is already published from other footage \(m\)"):
+        mf.check_same_footage(previous, footage="f.mp4", size=11, sha256=sha("a" * 64), manifest_location="m")
+    assert calls == [1], "a different size needs no hash"
+    with pytest.raises(ConfigError):
+        mf.check_same_footage(previous, footage="f.mp4", size=10, sha256=sha("b" * 64), manifest_location="m")
+    # Nothing published yet, or a manifest that records no master: nothing to compare.
+    mf.check_same_footage(None, footage="f.mp4", size=1, sha256=sha("c"), manifest_location="m")
+    mf.check_same_footage({"objects": []}, footage="f.mp4", size=1, sha256=sha("c"), manifest_location="m")
+
+
+def test_two_episode_files_with_the_same_slug_or_number_are_refused() -> None:
+    from touktouk import manifest as mf
+    from touktouk.config import EpisodeConfig
+    from touktouk.errors import ConfigError
+
+    a = EpisodeConfig(season=1, number=3, slug="awa-diallo", title="A")
+    b = EpisodeConfig(season=1, number=4, slug="awa-diallo", title="B")
+    c = EpisodeConfig(season=1, number=3, slug="marie-dupont", title="C")
+    d = EpisodeConfig(season=2, number=3, slug="marie-dupont-2", title="D")
+    mf.check_distinct_episodes([("a.toml", a), ("d.toml", d)])
+    with pytest.raises(ConfigError, match=r"^b\.toml: slug 'awa-diallo' is also used by a\.toml; give each"):
+        mf.check_distinct_episodes([("a.toml", a), ("b.toml", b)])
+    with pytest.raises(ConfigError, match=r"^c\.toml: season 1 episode 3 is also used by a\.toml"):
+        mf.check_distinct_episodes([("a.toml", a), ("c.toml", c)])
 
 
 # --- accepted and handled right, through the flow --------------------------------------------

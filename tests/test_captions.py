@@ -11,25 +11,33 @@ import pysubs2
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import ImageFont
 
 from touktouk import checker
 from touktouk.captions import (
+    FILLERS,
     NBSP,
+    STYLES,
     CaptionEvent,
     CaptionStyle,
+    burnable_text,
     classic_style,
+    condense_words,
     escape_ass_text,
     escape_filter_path,
     french_typography,
+    keyword_key,
     layout_captions,
     layout_clip,
     layout_for_style,
     rebase,
+    square_style,
     subtitles_filter,
     to_ssa,
     vertical_style,
     write_captions,
 )
+from touktouk.errors import ConfigError
 from touktouk.platforms import PLATFORMS
 from touktouk.timeline import Word
 
@@ -379,3 +387,168 @@ def test_vertical_lines_fit_inside_the_side_margins_when_rendered(tmp_path: Path
     assert min(xs) >= 1080 * 0.05 and max(xs) <= 1080 * 0.95
     # Centred text stays clear of the TikTok/Reels button column on the right.
     assert max(xs) <= 1080 * (1 - PLATFORMS["tiktok"].safe_right)
+
+
+# --- reading speed: rebalancing, condensing ---------------------------------------------
+
+
+def test_a_fast_sentence_shares_the_time_of_the_short_one_after_it() -> None:
+    # "Oui, c'est tout à fait vrai." said in 1.1 s could only be shown 1.12 s (25 cps) before
+    # "Merci." needs the screen; one event for both reads at 17 cps in the silence after.
+    words = [Word(0.0, 0.1, "Oui,"), Word(0.12, 0.32, "c'est"), Word(0.34, 0.54, "tout"), Word(0.56, 0.66, "à"),
+             Word(0.68, 0.83, "fait"), Word(0.85, 1.1, "vrai."), Word(1.2, 1.6, "Merci.")]  # fmt: skip
+    (ev,) = layout_captions(words, max_chars_per_line=42)
+    assert ev.text == "Oui, c'est tout à fait vrai. Merci."
+    assert len(ev.text) / (ev.end - ev.start) <= 17.0 + 1e-9
+
+
+def test_words_after_a_pause_never_join_an_event_early() -> None:
+    fast = spoken("Nous sommes d'accord avec la déclaration du comité olympique des États-Unis.")
+    fast = [Word(w.start / 2, w.end / 2, w.text) for w in fast]  # about 30 characters a second
+    later = spoken("Bien sûr.", t0=fast[-1].end + 2.0)
+    events = layout_captions([*fast, *later], max_chars_per_line=42)
+    assert events[-1].text == "Bien sûr." and events[-1].start == later[0].start
+
+
+def test_condense_words_drops_fillers_and_stutters_only() -> None:
+    said = "Euh, je je crois, ben, que oui, hein ? Ben est là. Nous nous sommes bien, bah, contents."
+    words = [Word(i, i + 0.5, t) for i, t in enumerate(said.split())]
+    kept, dropped = condense_words(words)
+    assert " ".join(w.text for w in kept) == f"Je crois, que oui{NBSP}? Ben est là. Nous nous sommes bien, contents."
+    assert [w.text for w in dropped] == ["Euh,", "je", "ben,", "hein", "bah,"] or [w.text for w in dropped] == [
+        "Euh,", "je", "ben,", "hein ?", "bah,"]  # fmt: skip
+
+
+def test_captions_too_fast_to_read_are_condensed_as_a_last_resort(caplog: pytest.LogCaptureFixture) -> None:
+    said = "Alors euh, je je pense que, ben, on va y arriver."
+    fast = [Word(w.start / 3, w.end / 3, w.text) for w in spoken(said)]
+    rest = spoken("Vraiment, nous y croyons tous très fort, depuis le premier jour.", t0=3 * fast[-1].end + 0.3)
+    after = [Word(w.start / 3, w.end / 3, w.text) for w in rest]  # no pause, as fast
+    verbatim = layout_captions([*fast, *after], max_chars_per_line=42)
+    with caplog.at_level("INFO", logger="touktouk.captions"):
+        condensed = layout_captions([*fast, *after], max_chars_per_line=42, fillers=FILLERS)
+    assert "euh" in verbatim[0].text and "je je" in verbatim[0].text
+    assert condensed[0].text == "Alors je pense que,"
+    assert len(condensed[0].text) < len(verbatim[0].text)
+    assert "left out « euh, », « je », « ben, »" in caplog.text
+    # Readable speech keeps every word, fillers included (condensing is the last resort).
+    slow = spoken(said)
+    assert [w.text for ev in layout_captions(slow, max_chars_per_line=42, fillers=FILLERS) for w in ev.words] == [
+        w.text for w in slow
+    ]
+
+
+# --- shot changes ---------------------------------------------------------------------
+
+
+def test_an_event_ends_at_a_shot_change_between_two_words() -> None:
+    words = spoken(ESS)  # one event of 2 lines without cuts
+    assert len(layout_captions(words, max_chars_per_line=42)) == 2
+    i = next(k for k, w in enumerate(words) if w.text == "solidaire,")
+    cut = (words[i].end + words[i + 1].start) / 2
+    events = layout_captions(words, max_chars_per_line=42, cuts=[cut])
+    assert any(ev.words[-1].text == "solidaire," for ev in events)
+    assert all(not (ev.start < cut < ev.end) for ev in events), events
+    before = next(ev for ev in events if ev.words[-1].text == "solidaire,")
+    assert before.end <= cut - 2 / 25 + 1e-9
+    rules = checker.Rules.for_style("classic", cuts=[cut])
+    assert checker.check_events([checker.CheckEvent.from_caption(e) for e in events], rules) == []
+
+
+def test_a_shot_change_inside_a_word_or_too_soon_is_not_forced() -> None:
+    words = [Word(0.0, 0.3, "Oui,"), Word(0.35, 1.5, "évidemment."), Word(1.6, 2.0, "Merci.")]
+    events = layout_captions(words, max_chars_per_line=42, cuts=[0.33])  # "Oui," alone would be too short
+    assert events[0].text == "Oui, évidemment."
+    events = layout_captions(words, max_chars_per_line=42, cuts=[1.0])  # in the middle of a word
+    assert "évidemment." in events[0].text
+
+
+def test_layout_clip_takes_shot_changes_in_episode_time() -> None:
+    words = spoken(ESS, t0=100.0)
+    i = next(k for k, w in enumerate(words) if w.text == "solidaire,")
+    cut = (words[i].end + words[i + 1].start) / 2
+    events = layout_clip(words, vertical(), 99.0, words[-1].end + 1.0, cuts=[50.0, cut, 500.0])
+    assert any(ev.words[-1].text == "solidaire," for ev in events)
+    assert all(not (ev.start < cut - 99.0 < ev.end) for ev in events)
+
+
+# --- square style, configured font ------------------------------------------------------
+
+
+def test_square_style_measures_its_lines_and_passes_the_checker() -> None:
+    style = square_style(font_name=FONT, primary="#FFFFFF", highlight="#FFD400")
+    assert (style.play_res_x, style.play_res_y, style.measured) == (1080, 1080, True)
+    assert STYLES["square"] is square_style
+    events = layout_for_style(spoken(INTERVIEW), style)
+    assert all(style.line_fits(line) for ev in events for line in ev.lines)
+    rules = checker.Rules.for_caption_style("square", style, fast_speech="verbatim")
+    assert checker.check_events([checker.CheckEvent.from_caption(e) for e in events], rules) == []
+    subs = to_ssa(events, style, karaoke=False)
+    assert (subs.info["PlayResX"], subs.info["PlayResY"]) == ("1080", "1080")
+
+
+def test_line_width_is_measured_with_the_configured_font() -> None:
+    liberation = Path("/usr/share/fonts/truetype/liberation")
+    if not (liberation / "LiberationSans-Bold.ttf").is_file():
+        pytest.skip("fonts-liberation not installed")
+    dejavu = vertical_style(font_name=FONT, primary="#FFFFFF", highlight="#FFD400", fonts_dir=str(FONTS_DIR))
+    narrow = vertical_style(font_name="Liberation Sans", primary="#FFFFFF", highlight="#FFD400",
+                            fonts_dir=str(liberation))  # fmt: skip
+    assert dejavu.font_file() == FONTS_DIR / "DejaVuSans-Bold.ttf"
+    assert narrow.font_file() == liberation / "LiberationSans-Bold.ttf"
+    line = "L'économie sociale et solidaire"
+    assert narrow.line_width(line) < dejavu.line_width(line) - 50  # Liberation is narrower than DejaVu
+    assert not dejavu.line_fits(line) and narrow.line_fits(line)
+    # The measurement follows the ASS font-size convention: ascender + descender = the size.
+    font = ImageFont.truetype(str(narrow.font_file()), 1000)
+    ascent, descent = font.getmetrics()
+    expected = font.getlength(line) * narrow.font_size / (ascent + descent) + 2 * narrow.outline
+    assert narrow.line_width(line) == pytest.approx(expected)
+    # The layout uses it: a phrase with no legal break over 22 characters stays on one line only
+    # where the configured font makes it fit the safe area.
+    phrase = spoken("pour leurs encouragements")
+    assert layout_for_style(phrase, narrow)[0].lines == ("pour leurs encouragements",)
+    assert layout_for_style(phrase, dejavu)[0].lines == ("pour", "leurs encouragements")
+
+
+def test_a_font_missing_from_fonts_dir_names_the_setting_to_fix(tmp_path: Path) -> None:
+    style = vertical_style(font_name="Marianne", primary="#FFFFFF", highlight="#FFD400", fonts_dir=str(tmp_path))
+    with pytest.raises(ConfigError, match=r"brand\.font 'Marianne'.*brand\.fonts_dir"):
+        style.line_width("Bonjour")
+
+
+# --- keyword emphasis, emoji ------------------------------------------------------------
+
+
+def test_keyword_key_ignores_case_accents_elisions_and_hashtags() -> None:
+    assert keyword_key("L’Économie") == "economie"
+    assert keyword_key("d'insertion,") == "insertion"
+    assert keyword_key("#ESS") == "ess"
+    assert keyword_key("«Ateliers") == "ateliers"
+
+
+def test_ass_emphasises_keywords_and_the_highlight_wins_on_the_spoken_word() -> None:
+    style = vertical_style(font_name=FONT, primary="#FFFFFF", highlight="#FFD400", emphasis="#00C8FF")
+    said = "Camille Martin parle de l'Insertion avec les Ateliers du Lien, #ESS."
+    words = spoken(said)
+    events = layout_for_style(words, style)
+    keywords = ["Camille Martin", "l'insertion", "Les Ateliers du Lien", "#ESS", "#InsertionPro"]
+    subs = to_ssa(events, style, karaoke=True, keywords=keywords)
+    emph, hl = "{\\c&HFFC800&}", "{\\c&H00D4FF&}"  # &HBBGGRR&
+    text = " ".join(ev.text for ev in subs)
+    for word in ("Camille", "Martin", "l'Insertion", "Ateliers", "Lien,", "#ESS."):
+        assert f"{emph}{word}{{\\r}}" in text, word
+    for word in ("parle", "avec", "de"):
+        assert f"{emph}{word}" not in text, word
+    first = subs[0].text  # "Camille" is being said: highlight colour, not emphasis
+    assert f"{hl}Camille{{\\r}}" in first and f"{emph}Camille" not in first and f"{emph}Martin{{\\r}}" in first
+    assert emph not in " ".join(ev.text for ev in to_ssa(events, style, karaoke=True))  # no keywords
+    plain = vertical_style(font_name=FONT, primary="#FFFFFF", highlight="#FFD400")  # emphasis off
+    assert emph not in " ".join(ev.text for ev in to_ssa(events, plain, karaoke=True, keywords=keywords))
+
+
+def test_burnable_text_leaves_out_emoji_but_keeps_symbols_the_font_draws() -> None:
+    font = vertical().font_file()
+    assert burnable_text("Bravo 🎉 merci 👏🏽 !", font) == ("Bravo merci !", "🎉👏🏽")
+    assert burnable_text("J'❤️ l'ESS", font) == ("J'❤ l'ESS", "\ufe0f")  # DejaVu draws ❤ itself
+    assert burnable_text("50 % – « oui »", font) == ("50 % – « oui »", "")

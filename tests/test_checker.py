@@ -15,6 +15,7 @@ from touktouk.captions import (
     classic_style,
     layout_captions,
     layout_for_style,
+    square_style,
     vertical_style,
     write_captions,
 )
@@ -178,8 +179,63 @@ def test_rules_table_follows_specs_and_styles() -> None:
     for r in (classic, vertical):
         assert (r.max_lines, r.min_duration, r.max_duration, r.max_cps, r.min_gap_frames) == (2, 5 / 6, 7.0, 17.0, 2)
     assert vertical.min_gap == pytest.approx(2 / 24)
+    square = Rules.for_style("square")
+    assert square.max_width == square_style(font_name="x", primary="#FFFFFF", highlight="#FFFFFF").safe_width
     with pytest.raises(ValueError, match="unknown caption style"):
-        Rules.for_style("square")
+        Rules.for_style("portrait")
+    with pytest.raises(ValueError, match="fast_speech"):
+        Rules.for_style("classic", fast_speech="lenient")
+    assert Rules.for_style("classic", max_cps=20).max_cps == 20
+    assert Rules.for_style("classic").fast_speech == "strict"  # the checker's own default stays strict
+
+
+def test_square_ass_is_checked_with_the_square_rules(tmp_path: Path) -> None:
+    path = tmp_path / "square.ass"
+    path.write_text(ass([(1, 4, "Je crois que l'économie")], res=(1080, 1080)), encoding="utf-8")
+    assert load_events(path)[1] == "square"
+    assert check_file(path) == []
+
+
+# --- reading speed of fast speech, shot changes ------------------------------------------------
+
+FAST: list[Cue] = [
+    (1.0, 2.92, "Je crois que l'économie sociale"),  # 16.1 cps, fine
+    (3.0, 4.92, "et solidaire, c'est d'abord\nune affaire de gens"),  # 24.5 cps, squeezed by the next
+    (5.0, 6.0, "qui se parlent vraiment."),  # 24 cps, 2 s free after it
+    (8.0, 8.92, "euh, c'est simple."),  # 19.6 cps, squeezed, but « euh » could go
+    (9.0, 10.0, "Bien sûr."),
+]
+
+
+def test_fast_speech_strict_reports_every_event_over_max_cps(tmp_path: Path) -> None:
+    path = write(tmp_path, FAST, "srt")
+    found = check_file(path, fast_speech="strict")
+    assert [(v.time, v.rule) for v in found] == [(3.0, checker.READING_SPEED), (5.0, checker.READING_SPEED),
+                                                 (8.0, checker.READING_SPEED)]  # fmt: skip
+    assert check_file(path, fast_speech="strict", max_cps=25) == []
+
+
+def test_fast_speech_verbatim_allows_only_events_shown_as_long_as_the_speech_lets_them(tmp_path: Path) -> None:
+    path = write(tmp_path, FAST, "srt")
+    found = check_file(path, fast_speech="verbatim")
+    assert [(v.time, v.rule) for v in found] == [(5.0, checker.READING_SPEED), (8.0, checker.READING_SPEED)]
+    assert "could stay 1.920 s longer" in found[0].message
+    assert "condense it: euh," in found[1].message
+    assert checker.condensable("je je crois, hein, que nous nous sommes") == ["je", "hein,"]
+
+
+def test_an_event_across_a_shot_change_is_reported(tmp_path: Path) -> None:
+    path = write(tmp_path, CLEAN, "vtt")
+    assert check_file(path, cuts=[4.5]) == [
+        checker.Violation(1.0, checker.SHOT_CHANGE, "shown across the shot change at 00:00:04.500")
+    ]
+    assert check_file(path, cuts=[5.04, 7.8, 16.0]) == []  # in gaps, or at an edge
+    cuts = tmp_path / "cuts.txt"
+    cuts.write_text("# shot changes\n4.5\n00:00:10.000\n", encoding="utf-8")
+    assert checker.read_cuts(cuts) == [4.5, 10.0]
+    cuts.write_text("4.5\nplus tard\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="line 2"):
+        checker.read_cuts(cuts)
 
 
 # --- the layout engine's own output ---------------------------------------------------------
@@ -215,6 +271,7 @@ def seed_text(min_words: int = 600) -> str:
 STYLES = {
     "classic": classic_style(font_name="DejaVu Sans", primary="#FFFFFF", highlight="#FFD400"),
     "vertical": vertical_style(font_name="DejaVu Sans", primary="#FFFFFF", highlight="#FFD400"),
+    "square": square_style(font_name="DejaVu Sans", primary="#FFFFFF", highlight="#FFD400"),
 }
 
 
@@ -247,6 +304,21 @@ def test_engine_output_on_real_french_vertical_breaks_rules_only_where_22_charac
 def test_engine_output_on_real_french_has_no_violations_vertical(tmp_path: Path) -> None:
     for fmt, violations in engine_violations(tmp_path, "vertical", 16).items():
         assert violations == [], fmt
+
+
+@pytest.mark.parametrize("style", ["classic", "vertical", "square"])
+def test_fast_speech_gets_all_the_time_it_has(tmp_path: Path, style: str) -> None:
+    # At 22 characters a second no verbatim caption keeps 17 cps; every event over it must be
+    # shown until the next one starts (or for 7 s), which "verbatim" checks (the strict policy
+    # reports them all). The engine's captions of this speech pass it, in every style.
+    s = STYLES[style]
+    events = layout_for_style(speak(seed_text(), 22), s)
+    paths = write_captions(events, s, tmp_path, style)
+    for fmt, path in paths.items():
+        rules = Rules.for_caption_style(style, s, fast_speech="verbatim")
+        assert check_file(path, rules=rules) == [], fmt
+        strict = check_file(path, rules=Rules.for_caption_style(style, s, fast_speech="strict"))
+        assert {v.rule for v in strict} == {checker.READING_SPEED}, fmt
 
 
 def test_speech_faster_than_reading_speed_only_breaks_reading_speed(tmp_path: Path) -> None:
@@ -322,8 +394,64 @@ def test_cli_style_option_and_bad_input(tmp_path: Path) -> None:
     assert CliRunner().invoke(app, ["captions", "check", str(path)]).exit_code == 0
     result = CliRunner().invoke(app, ["captions", "check", str(path), "--style", "vertical"], terminal_width=200)
     assert result.exit_code == 1 and "line-length" in result.output
-    assert CliRunner().invoke(app, ["captions", "check", str(path), "--style", "square"]).exit_code == 2
+    assert CliRunner().invoke(app, ["captions", "check", str(path), "--style", "square"]).exit_code == 0
+    assert CliRunner().invoke(app, ["captions", "check", str(path), "--style", "portrait"]).exit_code == 2
     junk = tmp_path / "junk.srt"
     junk.write_bytes(b"\xff\xfe\x00garbage")
     assert CliRunner().invoke(app, ["captions", "check", str(junk)]).exit_code == 2
     assert CliRunner().invoke(app, ["captions", "check", str(tmp_path / "missing.srt")]).exit_code == 2
+
+
+def test_cli_reading_speed_policy_and_shot_changes(tmp_path: Path) -> None:
+    path = write(tmp_path, FAST, "srt")
+    runner = CliRunner()
+
+    def run(*args: str) -> tuple[int, str]:
+        r = runner.invoke(app, ["captions", "check", str(path), *args], terminal_width=200)
+        return r.exit_code, r.output
+
+    code, output = run("--fast-speech", "strict")
+    assert code == 1 and output.count("reading-speed") == 3
+    code, output = run("--fast-speech", "verbatim")
+    assert code == 1 and output.count("reading-speed") == 2
+    assert run("--fast-speech", "strict", "--max-cps", "25")[0] == 0
+    assert run("--fast-speech", "lenient")[0] == 2
+    cuts = tmp_path / "cuts.txt"
+    cuts.write_text("9.5\n", encoding="utf-8")
+    code, output = run("--max-cps", "25", "--cuts", str(cuts))
+    assert code == 1 and "shot-change" in output and "00:00:09.500" in output
+    assert run("--cuts", str(tmp_path / "missing.txt"))[0] == 2
+
+
+@settings(max_examples=150, deadline=None)
+@given(words=word_sequences(), cuts=st.lists(st.floats(0, 200), max_size=8), max_chars=st.sampled_from([22, 42]))
+def test_shot_changes_never_break_a_timing_rule(words: list[Word], cuts: list[float], max_chars: int) -> None:
+    events = layout_captions(words, max_chars_per_line=max_chars, cuts=cuts)
+    assert [w for ev in events for w in ev.words] == words
+    rules = Rules(style="test", max_chars_per_line=max_chars)
+    found = check_events([CheckEvent.from_caption(e) for e in events], rules)
+    assert [v for v in found if v.rule in TIMING] == []
+
+
+def test_cli_measures_with_the_series_font(tmp_path: Path) -> None:
+    path = write(tmp_path, [(1, 4, "pour leurs encouragements")], "srt")  # 25 characters, one line
+    dejavu = tmp_path / "dejavu.toml"
+    dejavu.write_text('[brand]\nfont = "DejaVu Sans"\n', encoding="utf-8")
+    liberation = tmp_path / "liberation.toml"
+    liberation.write_text(
+        '[brand]\nfont = "Liberation Sans"\nfonts_dir = "/usr/share/fonts/truetype/liberation"\n', encoding="utf-8"
+    )
+    missing = tmp_path / "missing.toml"
+    missing.write_text(f'[brand]\nfont = "Marianne"\nfonts_dir = "{tmp_path}"\n', encoding="utf-8")
+
+    def run(config: Path) -> tuple[int, str]:
+        args = ["captions", "check", str(path), "--style", "vertical", "--config", str(config)]
+        r = CliRunner().invoke(app, args, terminal_width=200)
+        return r.exit_code, r.output
+
+    code, output = run(dejavu)
+    assert code == 1 and "line-length" in output  # too wide in bold DejaVu at 56 px
+    if Path("/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf").is_file():
+        assert run(liberation)[0] == 0  # fits in the narrower Liberation Sans
+    code, output = run(missing)
+    assert code == 2 and "brand.font 'Marianne'" in output

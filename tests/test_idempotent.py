@@ -327,7 +327,7 @@ def test_gc_command_lists_then_deletes(media_dir: Path, tmp_path: Path) -> None:
     assert "clips/c09/1080x1920.mp4" in listed.output and "Found 1 unreferenced" in listed.output
     assert store.exists(f"{PREFIX}/clips/c09/1080x1920.mp4")
 
-    deleted = runner.invoke(app, ["gc", str(store_dir), "--delete"])
+    deleted = runner.invoke(app, ["gc", str(store_dir), "--delete", "--older-than", "0"])
     assert deleted.exit_code == 0, deleted.output
     assert "Deleted 1 unreferenced" in deleted.output
     assert set(store.list_keys()) == published

@@ -1,10 +1,14 @@
-"""The Prefect-facing parts that need no server: typed parameters, overrides, the nightly inbox,
-the run artifacts' content and prefect.yaml."""
+"""The Prefect-facing parts that need no Prefect server of their own: typed parameters, overrides,
+the nightly inbox (folder or S3 prefix) and its concurrency limit, retry rules, the task runner
+choice and prefect.yaml."""
 
 from __future__ import annotations
 
 import importlib.util
+import secrets
 import sys
+import threading
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -12,8 +16,24 @@ import pytest
 import yaml
 
 from pipeline_helpers import write_series
+from s3server import S3Server
 from touktouk import manifest
-from touktouk.flow import load_inputs, publish_episode, resolve_episode, with_overrides
+from touktouk.errors import ConfigError
+from touktouk.flow import (
+    extract_audio_task,
+    fetch_footage_task,
+    load_inputs,
+    probe_task,
+    publish_episode,
+    publish_task,
+    render_clip_task,
+    resolve_episode,
+    retry_transient,
+    store_master_task,
+    task_runner_from_env,
+    transcribe_task,
+    with_overrides,
+)
 from touktouk.storage import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +64,7 @@ def test_prefect_yaml_declares_both_deployments_with_flows_entry_points():
 def test_publish_episode_keeps_its_positional_signature():
     names = list(publish_episode.parameters.properties)
     assert names[:4] == ["footage", "episode", "store", "config"]
-    assert names[4:] == ["platforms", "auto_clips", "caption_style", "translate"]
+    assert names[4:] == ["platforms", "auto_clips", "caption_style", "translate", "replace"]
 
 
 def test_episode_slug_names_the_file_beside_the_series_config():
@@ -93,3 +113,127 @@ def test_nightly_picks_inbox_footage_without_a_manifest(tmp_path: Path):
 @pytest.mark.parametrize("name", ["publish_episode", "nightly_clips"])
 def test_flow_entry_points_import(name: str):
     assert load_flow_module(name)
+
+
+def test_nightly_s3_inbox_lists_pending_footage_without_downloading(tmp_path: Path, s3_env: S3Server) -> None:
+    nightly = load_flow_module("nightly_clips")
+    bucket = s3_env.make_bucket("inbox-" + secrets.token_hex(5))
+    client = s3_env.client()
+    for key in ("inbox/b-done.mp4", "inbox/a-new.MOV", "inbox/notes.txt", "inbox/sub/nested.mp4", "other/x.mp4"):
+        client.put_object(Bucket=bucket, Key=key, Body=b"not read by the listing")
+    store = tmp_path / "store"
+    series = write_series(tmp_path / "touktouk.toml", store=str(store))
+    done = load_inputs(f"s3://{bucket}/inbox/b-done.mp4", None, None, str(series))
+    assert done.footage_url == f"s3://{bucket}/inbox/b-done.mp4" and done.episode.slug == "b-done"
+    open_store(str(store)).put_bytes(
+        manifest.manifest_key(manifest.episode_prefix(done.series, done.episode)), b"{}", "application/json", {}
+    )
+    for inbox in (f"s3://{bucket}/inbox/", f"s3://{bucket}/inbox"):
+        assert nightly.pending_footage(inbox, None, str(series)) == [(f"s3://{bucket}/inbox/a-new.MOV", None)]
+    assert nightly.pending_footage(f"s3://{bucket}/empty/", None, str(series)) == []
+
+
+def test_nightly_concurrency_limit_holds_in_a_real_flow_run(prefect_harness: None) -> None:
+    """Five tasks on a 16-thread runner, at most two at once (the limit, not the pool, decides)."""
+    from prefect import flow, task
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    nightly = load_flow_module("nightly_clips")
+    lock = threading.Lock()
+    running = [0, 0]  # now, most
+
+    @task
+    def work(n: int) -> int:
+        with lock:
+            running[0] += 1
+            running[1] = max(running[1], running[0])
+        time.sleep(0.4)
+        with lock:
+            running[0] -= 1
+        return n
+
+    @flow(task_runner=ThreadPoolTaskRunner(max_workers=16))
+    def limited(limit: int) -> list[int]:
+        return [f.result() for f in nightly.at_most(limit, list(range(5)), work.submit)]
+
+    assert limited(2) == [0, 1, 2, 3, 4]
+    assert running[1] == 2
+    running[1] = 0
+    assert limited(4) == [0, 1, 2, 3, 4]
+    assert running[1] == 4
+
+
+def test_concurrency_default_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    nightly = load_flow_module("nightly_clips")
+    assert "concurrency" in nightly.nightly_clips.parameters.properties
+    monkeypatch.delenv("TOUKTOUK_NIGHTLY_CONCURRENCY", raising=False)
+    assert nightly.default_concurrency() == 2
+    monkeypatch.setenv("TOUKTOUK_NIGHTLY_CONCURRENCY", "3")
+    assert nightly.default_concurrency() == 3
+    monkeypatch.setenv("TOUKTOUK_NIGHTLY_CONCURRENCY", "lots")
+    with pytest.raises(ConfigError, match="TOUKTOUK_NIGHTLY_CONCURRENCY='lots' is not a whole number"):
+        nightly.default_concurrency()
+
+
+def test_storage_and_network_tasks_retry_transient_failures_only() -> None:
+    for t in (fetch_footage_task, store_master_task, render_clip_task, publish_task):
+        assert t.retries == 2 and t.retry_condition_fn is retry_transient, t.name
+    for t in (probe_task, extract_audio_task, transcribe_task):
+        assert not t.retries, t.name
+
+
+def test_task_runner_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.task_runners import ThreadPoolTaskRunner
+    from prefect_dask import DaskTaskRunner
+
+    monkeypatch.delenv("TOUKTOUK_TASK_RUNNER", raising=False)
+    monkeypatch.setenv("TOUKTOUK_RENDER_WORKERS", "3")
+    threads = task_runner_from_env()
+    assert isinstance(threads, ThreadPoolTaskRunner) and threads._max_workers == 3
+    monkeypatch.setenv("TOUKTOUK_TASK_RUNNER", "dask")
+    monkeypatch.setenv("TOUKTOUK_DASK_ADDRESS", "tcp://10.0.0.5:8786")
+    dask = task_runner_from_env()
+    assert isinstance(dask, DaskTaskRunner) and dask.address == "tcp://10.0.0.5:8786"
+    monkeypatch.setenv("TOUKTOUK_TASK_RUNNER", "ray")
+    with pytest.raises(ConfigError, match="TOUKTOUK_TASK_RUNNER='ray' is not a task runner"):
+        task_runner_from_env()
+
+
+def test_transcribe_is_cached_by_audio_content_not_path(
+    tmp_path: Path, prefect_harness: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two runs whose audio lies in different (per-run) folders: Whisper runs once, the second
+    task run is Cached; a different prompt is a different key. Whisper itself is replaced by a
+    counting stand-in here (the real one is exercised by the end-to-end tests)."""
+    import logging
+
+    from prefect import flow
+
+    from touktouk import flow as flow_module
+    from touktouk.config import SeriesConfig
+    from touktouk.timeline import Transcript
+
+    calls: list[Path] = []
+
+    def fake_transcribe(audio: Path, *args: object, **kwargs: object) -> tuple[Transcript, bool]:
+        calls.append(audio)
+        return Transcript("fr", 1.0, (), "base", "stand-in"), False
+
+    monkeypatch.setattr(flow_module.asr, "transcribe", fake_transcribe)
+    content = secrets.token_bytes(4096)  # unique: no cache entry from an earlier session can match
+    series = SeriesConfig()
+
+    @flow
+    def run(folder: str, prompt: str) -> str:
+        audio = tmp_path / folder / "audio-16k.wav"
+        audio.parent.mkdir(exist_ok=True)
+        audio.write_bytes(content)
+        state = transcribe_task(audio, series, prompt, return_state=True)
+        return str(state.name)
+
+    with caplog.at_level(logging.INFO):
+        assert run("run1", "Camille Martin") == "Completed"
+        assert run("run2", "Camille Martin") == "Cached"
+        assert run("run3", "Awa Diallo") == "Completed"
+    assert len(calls) == 2
+    assert "Finished in state Cached" in caplog.text

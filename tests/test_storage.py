@@ -6,6 +6,7 @@ import base64
 import hashlib
 import os
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -247,6 +248,9 @@ def test_s3_round_trip_multipart(s3_env: S3Server, tmp_path: Path) -> None:
     assert head["Metadata"] == {"episode": "ep1", "sha256": expected}  # whole-object sha256 beside the composite
     assert head["ContentLength"] == obj.bytes
     assert head["ETag"].strip('"').endswith("-2")  # really was a 2-part multipart upload
+    # Tags are set on CreateMultipartUpload, so the multipart object carries them too.
+    tags = s3_env.client().get_object_tagging(Bucket=bucket, Key="runs/r1/ep1/big.mp4")["TagSet"]
+    assert tags == [{"Key": "episode", "Value": "ep1"}]
 
 
 @pytest.mark.slow  # real SeaweedFS server
@@ -368,3 +372,48 @@ def test_s3_put_get_with_moto(monkeypatch: pytest.MonkeyPatch) -> None:
         assert head["Metadata"] == {"k": "v", "sha256": obj.sha256}
         with pytest.raises(StoreError, match="create the bucket"):
             open_store("s3://moto-missing").put_bytes("a", b"", "text/plain")
+
+
+# --- object tags and ages --------------------------------------------------------------------
+
+
+def test_object_tags_keep_episode_clip_and_platform_with_tag_safe_values() -> None:
+    meta = {"episode": "s01e07-idem", "clip": "c01", "platform": "tiktok,instagram_reels", "sha256": "ab"}
+    assert storage.object_tags(meta) == {"episode": "s01e07-idem", "clip": "c01", "platform": "tiktok instagram_reels"}
+    assert storage.object_tags({"sha256": "ab"}) == {}
+
+
+@pytest.mark.slow  # real SeaweedFS server
+def test_s3_objects_carry_episode_clip_and_platform_tags(s3_env: S3Server, tmp_path: Path) -> None:
+    bucket = s3_env.make_bucket(_bucket_name())
+    store = S3Store(bucket, "shows")
+    src = tmp_path / "clip.mp4"
+    src.write_bytes(b"small clip")
+    meta = {"episode": "s01e07-idem", "clip": "c01", "platform": "tiktok,x"}
+    store.put_file("ep/clips/c01/1080x1920.mp4", src, metadata=meta)
+    store.put_bytes("ep/clips/c01/metadata.json", b"{}", "application/json", {"episode": "s01e07-idem", "clip": "c01"})
+    store.put_bytes("ep/manifest.json", b"{}", "application/json")
+    client = s3_env.client()
+
+    def tags(key: str) -> dict[str, str]:
+        return {t["Key"]: t["Value"] for t in client.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]}
+
+    assert tags("shows/ep/clips/c01/1080x1920.mp4") == {"episode": "s01e07-idem", "clip": "c01", "platform": "tiktok x"}
+    assert tags("shows/ep/clips/c01/metadata.json") == {"episode": "s01e07-idem", "clip": "c01"}
+    assert tags("shows/ep/manifest.json") == {}
+    # Metadata keeps the exact values beside the tags.
+    head = client.head_object(Bucket=bucket, Key="shows/ep/clips/c01/1080x1920.mp4")
+    assert head["Metadata"]["platform"] == "tiktok,x"
+    modified = store.last_modified("ep/manifest.json")
+    assert modified is not None and modified.tzinfo is not None
+    assert abs((datetime.now(UTC) - modified).total_seconds()) < 300
+    assert store.last_modified("ep/none.json") is None
+
+
+def test_local_last_modified(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    store.put_bytes("a/b.json", b"{}", "application/json")
+    old = datetime(2020, 1, 2, tzinfo=UTC)
+    os.utime(tmp_path / "a" / "b.json", (old.timestamp(), old.timestamp()))
+    assert store.last_modified("a/b.json") == old
+    assert store.last_modified("a/none.json") is None

@@ -3,24 +3,33 @@
 Rules follow /work/shared/docs/SPECS.md (Netflix general + French style guide): at most
 `max_lines` lines, breaks after punctuation or before conjunctions and prepositions, never
 after an article, a determiner or a subject pronoun, reading speed, minimum gap, French
-non-breaking spaces. Everything is pure except `write_captions`.
+non-breaking spaces, shot changes. Reading speed: out-times run into the following silence,
+neighbouring events share time or merge, and disfluencies are left out as a last resort.
+Styles (classic 16:9, vertical 9:16, square 1:1) are data; 9:16 and 1:1 lines are measured
+with the configured font. Everything is pure except `write_captions` and the font lookup
+(`find_font` reads font files).
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
+import logging
 import re
-from collections.abc import Callable, Sequence
+import unicodedata
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pysubs2
 from PIL import ImageFont
 
+from touktouk.errors import ConfigError
 from touktouk.timeline import Word
 
 NBSP = "\u00a0"
+_log = logging.getLogger(__name__)
 _NARROW_NBSP = "\u202f"
 # Shortest on-screen time kept for an event squeezed by the next one (one frame at 25 fps).
 _MIN_VISIBLE = 0.04
@@ -62,25 +71,70 @@ _OVERFLOW = 10000.0
 # when no layout within the character limit avoids a forbidden break.
 _WIDE_LINE = 100.0
 
-# The font the burn-in uses (config fonts_dir + font "DejaVu Sans"), for measuring rendered width.
+# The default font (config brand.font "DejaVu Sans"), packaged by Debian's fonts-dejavu-core.
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-_FONT_FILES = {False: "DejaVuSans.ttf", True: "DejaVuSans-Bold.ttf"}
+DEFAULT_FONT = "DejaVu Sans"
+_SYSTEM_FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts")
+_FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 _MEASURE_SIZE = 1000  # measure at a large size, then scale: no rounding of metrics
 
 
-@functools.lru_cache(maxsize=4)
-def _font(bold: bool) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(FONT_DIR / _FONT_FILES[bold]), _MEASURE_SIZE)
+@functools.lru_cache(maxsize=32)
+def _faces(folder: str) -> tuple[tuple[str, str, str], ...]:
+    """(family, style, path) of every font file under `folder`, sorted by path."""
+    out: list[tuple[str, str, str]] = []
+    root = Path(folder)
+    if not root.is_dir():
+        return ()
+    for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in _FONT_SUFFIXES):
+        try:
+            family, style = ImageFont.truetype(str(path), 12).getname()
+        except OSError:
+            continue
+        out.append(((family or "").casefold(), (style or "").casefold(), str(path)))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=32)
+def find_font(font_name: str, fonts_dir: str = "", *, bold: bool) -> Path:
+    """The font file libass will use for `font_name` (config brand.font) in `fonts_dir`
+    (brand.fonts_dir; empty = the system font folders): upright, bold or regular.
+
+    Raises ConfigError when no face of that family is there.
+    """
+    family = (font_name or DEFAULT_FONT).casefold()
+    folders = [Path(fonts_dir)] if fonts_dir else list(_SYSTEM_FONT_DIRS)
+    faces = [f for folder in folders for f in _faces(str(folder)) if f[0] == family]
+    upright = [f for f in faces if not any(k in f[1] for k in ("italic", "oblique", "condensed"))]
+
+    def score(face: tuple[str, str, str]) -> int:
+        is_bold = "bold" in face[1]
+        exact = face[1] in (("bold",) if bold else ("regular", "book", "normal", "roman"))
+        return (0 if is_bold == bold else 2) + (0 if exact else 1)
+
+    if not upright:
+        where = f"fonts_dir '{fonts_dir}'" if fonts_dir else "the system font folders"
+        raise ConfigError(
+            f"brand.font '{font_name}' (config/touktouk.toml) is not in {where}; "
+            "install the font there or set brand.fonts_dir to the folder that holds its .ttf/.otf files."
+        )
+    return Path(min(upright, key=score)[2])
+
+
+@functools.lru_cache(maxsize=16)
+def _font(path: str) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, _MEASURE_SIZE)
 
 
 @functools.lru_cache(maxsize=65536)
-def text_width(text: str, font_size: float, *, bold: bool) -> float:
+def text_width(text: str, font_size: float, *, bold: bool, font_file: str = "") -> float:
     """Width in pixels of one line as libass draws it at ASS `font_size` (outline excluded).
 
-    libass (like VSFilter) scales a font so that ascender + descender equals the ASS font
-    size, so the em is smaller than the size: DejaVu's ascender + descender is 1.164 em.
+    `font_file` is the face to measure (see `find_font`; default: DejaVu Sans). libass (like
+    VSFilter) scales a font so that ascender + descender equals the ASS font size, so the em is
+    smaller than the size: DejaVu's ascender + descender is 1.164 em.
     """
-    font = _font(bold)
+    font = _font(font_file or str(find_font(DEFAULT_FONT, str(FONT_DIR), bold=bold)))
     ascent, descent = font.getmetrics()
     return font.getlength(text) * font_size / (ascent + descent)
 
@@ -115,22 +169,44 @@ class CaptionStyle:
     alignment: int  # ASS numpad: 2 = bottom centre
     max_chars_per_line: int
     max_lines: int
+    fonts_dir: str = ""  # where font_name's files are (config brand.fonts_dir); empty = system fonts
+    max_cps: float = 17.0  # reading speed the layout aims for and the checker applies
+    emphasis_colour: str = ""  # episode keywords in this colour ("" = no keyword emphasis)
+    condense: bool = True  # leave out « euh », « ben »… from captions still too fast to read
+
+    @property
+    def measured(self) -> bool:
+        """Line length is the rendered width, not a character count (9:16 and 1:1 frames)."""
+        return self.play_res_y >= self.play_res_x
 
     @property
     def safe_width(self) -> int:
         """Width available to a line of text inside the horizontal margins (the safe area)."""
         return self.play_res_x - 2 * self.margin_h
 
+    def font_file(self) -> Path:
+        """The font file libass draws this style with (brand.font in brand.fonts_dir)."""
+        return find_font(self.font_name, self.fonts_dir, bold=self.bold)
+
     def line_width(self, text: str) -> float:
         """Rendered width of one line in this style, outline on both sides included."""
-        return text_width(text, self.font_size, bold=self.bold) + 2 * self.outline
+        return text_width(text, self.font_size, bold=self.bold, font_file=str(self.font_file())) + 2 * self.outline
 
     def line_fits(self, text: str) -> bool:
         return self.line_width(text) <= self.safe_width
 
 
 def vertical_style(
-    *, font_name: str, primary: str, highlight: str, width: int = 1080, height: int = 1920
+    *,
+    font_name: str,
+    primary: str,
+    highlight: str,
+    width: int = 1080,
+    height: int = 1920,
+    fonts_dir: str = "",
+    max_cps: float = 17.0,
+    emphasis: str = "",
+    condense: bool = True,
 ) -> CaptionStyle:
     """9:16 social captions: large bold, outlined, 1-2 short lines above the bottom-fifth UI."""
     return CaptionStyle(
@@ -150,10 +226,64 @@ def vertical_style(
         alignment=2,
         max_chars_per_line=22,
         max_lines=2,
+        fonts_dir=fonts_dir,
+        max_cps=max_cps,
+        emphasis_colour=emphasis,
+        condense=condense,
     )
 
 
-def classic_style(*, font_name: str, primary: str, highlight: str) -> CaptionStyle:
+def square_style(
+    *,
+    font_name: str,
+    primary: str,
+    highlight: str,
+    size: int = 1080,
+    fonts_dir: str = "",
+    max_cps: float = 17.0,
+    emphasis: str = "",
+    condense: bool = True,
+) -> CaptionStyle:
+    """1:1 feed captions (Instagram, LinkedIn, X): bold, outlined, 2 lines in the lower third.
+
+    Feeds overlay no interface on a square post, but crop previews to 4:5 or round corners:
+    10 % side margins and 12 % from the bottom keep the text clear. The line length is the
+    measured width (26 characters preferred; 864 px at 1080).
+    """
+    return CaptionStyle(
+        name="Square",
+        play_res_x=size,
+        play_res_y=size,
+        font_name=font_name,
+        font_size=round(size * 0.048),  # 52 px at 1080
+        bold=True,
+        primary_colour=primary,
+        highlight_colour=highlight,
+        outline_colour="#000000",
+        outline=round(size / 270, 1),
+        shadow=1.0,
+        margin_v=round(size * 0.12),
+        margin_h=round(size * 0.10),
+        alignment=2,
+        max_chars_per_line=26,
+        max_lines=2,
+        fonts_dir=fonts_dir,
+        max_cps=max_cps,
+        emphasis_colour=emphasis,
+        condense=condense,
+    )
+
+
+def classic_style(
+    *,
+    font_name: str,
+    primary: str,
+    highlight: str,
+    fonts_dir: str = "",
+    max_cps: float = 17.0,
+    emphasis: str = "",
+    condense: bool = True,
+) -> CaptionStyle:
     """16:9 1920x1080 captions: bottom centre, 42 characters, 2 lines (Netflix)."""
     return CaptionStyle(
         name="Classic",
@@ -172,7 +302,19 @@ def classic_style(*, font_name: str, primary: str, highlight: str) -> CaptionSty
         alignment=2,
         max_chars_per_line=42,
         max_lines=2,
+        fonts_dir=fonts_dir,
+        max_cps=max_cps,
+        emphasis_colour=emphasis,
+        condense=condense,
     )
+
+
+# The caption styles by name, as data: one entry per frame shape.
+STYLES: dict[str, Callable[..., CaptionStyle]] = {
+    "classic": classic_style,
+    "vertical": vertical_style,
+    "square": square_style,
+}
 
 
 # --- French typography --------------------------------------------------------------
@@ -323,6 +465,9 @@ def layout_captions(
     pause_break: float = 0.7,
     fits_wide: Callable[[str], bool] | None = None,
     until: float | None = None,
+    fillers: Collection[str] = (),
+    cuts: Sequence[float] = (),
+    cut_snap: float = 0.5,
 ) -> list[CaptionEvent]:
     """Group timed words into caption events with line breaks and subtitle timing.
 
@@ -330,8 +475,18 @@ def layout_captions(
     than `max_chars_per_line` where no break within the limit is allowed. `until` is where the
     picture ends (a clip's length): no event runs past it, and the last one starts earlier if
     it must, to keep its minimum duration and reading speed.
+
+    `fillers` (e.g. FILLERS) are disfluencies left out of events that are still over `max_cps`
+    once timing and grouping have done what they can (the last resort; logged). `cuts` are shot
+    changes (seconds, same time base as the words): an event ends at a cut that falls between
+    two words (within `cut_snap` of the speech around it) when the event before it can keep its
+    minimum duration, and its out-time stops 2 frames before the cut when reading speed allows.
     """
     units = _units(words)
+    cut_list = sorted(cuts)
+
+    def separated(x: _Unit, y: _Unit) -> bool:
+        return _cut_between(x, y, cut_list, cut_snap)
 
     def fits(group: Sequence[_Unit]) -> bool:
         return _break_lines([u.text for u in group], max_chars_per_line, max_lines)[1] < _FORBIDDEN
@@ -357,6 +512,8 @@ def layout_captions(
             continue
         if prev.ends_sentence:
             reason = "sentence"
+        elif separated(prev, u):
+            reason = "sentence"  # a shot change: end the event here, like a sentence
         elif u.start - prev.end > pause_break:
             reason = "pause"
         elif u.end - start > max_duration:
@@ -381,9 +538,216 @@ def layout_captions(
         cur = [*cur[keep:], u]
     if cur:
         groups.append(cur)
-    return _timed_events(
+    groups = _rebalance(
+        groups,
+        fits,
+        max_chars_per_line,
+        max_lines,
+        max_duration,
+        min_duration,
+        min_gap,
+        max_cps,
+        pause_break,
+        until,
+        separated,
+    )
+    events = _timed_events(
         groups, max_chars_per_line, max_lines, max_duration, min_duration, min_gap, max_cps, fits_wide, until
     )
+    if cut_list:
+        events = _end_before_cuts(events, cut_list, min_duration, min_gap, max_cps)
+    if fillers:
+        events = _condense(events, frozenset(fillers), max_chars_per_line, max_lines, max_cps, fits_wide)
+    return events
+
+
+def _cut_between(x: _Unit, y: _Unit, cuts: Sequence[float], snap: float) -> bool:
+    """A shot change falls between two consecutive units (or within `snap` of the speech
+    boundary between them), so an event should end after `x` and the next start with `y`."""
+    lo, hi = max(x.start, x.end - snap), min(y.end, y.start + snap)
+    i = bisect.bisect_right(cuts, lo)
+    return i < len(cuts) and cuts[i] <= hi
+
+
+def _end_before_cuts(
+    events: list[CaptionEvent], cuts: Sequence[float], min_duration: float, min_gap: float, max_cps: float
+) -> list[CaptionEvent]:
+    """An event whose speech is over before a shot change leaves the screen 2 frames before the
+    cut, unless that makes it too short or too fast to read (reading comes first)."""
+    out: list[CaptionEvent] = []
+    for ev in events:
+        speech_end = max((w.end for w in ev.words), default=ev.start)
+        i = bisect.bisect_right(cuts, max(ev.start, speech_end - 1e-9))
+        if i < len(cuts) and cuts[i] < ev.end:
+            end = cuts[i] - min_gap
+            if end - ev.start >= min_duration and len(ev.text) <= max_cps * (end - ev.start):
+                ev = replace(ev, end=end)
+        out.append(ev)
+    return out
+
+
+def _group_chars(group: Sequence[_Unit], max_chars: int, max_lines: int) -> int:
+    lines, _ = _break_lines([u.text for u in group], max_chars, max_lines)
+    return sum(len(line) for line in lines) + len(lines) - 1
+
+
+def _rebalance(
+    groups: list[list[_Unit]],
+    fits: Callable[[Sequence[_Unit]], bool],
+    max_chars: int,
+    max_lines: int,
+    max_duration: float,
+    min_duration: float,
+    min_gap: float,
+    max_cps: float,
+    pause_break: float,
+    until: float | None,
+    separated: Callable[[_Unit, _Unit], bool],
+) -> list[list[_Unit]]:
+    """Move the boundary between two neighbouring events, or merge them, where one reads too fast.
+
+    An event's in-time stays on its first word (timing to speech), so it can be shown from there
+    until the next event starts (or `max_duration`, or the silence after it). Fast speech followed
+    by a pause or slower speech gets readable by sharing that time: move units across the boundary
+    or merge both events when the lines allow it, never onto a forbidden break (article, pronoun).
+    """
+
+    def window(g: Sequence[_Unit], nxt: Sequence[_Unit] | None) -> float:
+        start = g[0].start
+        end = start + max_duration
+        if nxt is not None:
+            end = min(end, nxt[0].start - min_gap)
+        elif until is not None:
+            end = min(end, until)
+        return end - start
+
+    def speed(g: Sequence[_Unit], nxt: Sequence[_Unit] | None) -> float:
+        w = window(g, nxt)
+        if w < min_duration - 1e-9 or g[-1].end - g[0].start > max_duration:
+            return float("inf")
+        return _group_chars(g, max_chars, max_lines) / w
+
+    def ok_break(a: Sequence[_Unit], b: Sequence[_Unit]) -> bool:
+        return _boundary_penalty(a[-1].text, b[0].text) < _FORBIDDEN
+
+    def joined(a: Sequence[_Unit], b: Sequence[_Unit]) -> bool:
+        # Never show words before a pause together with words after it: they would appear early.
+        return b[0].start - a[-1].end <= pause_break and not separated(a[-1], b[0])
+
+    def score(pair: Sequence[Sequence[_Unit]], after: Sequence[_Unit] | None) -> tuple[int, float]:
+        # Fewest events over the limit first, then the slowest worst one.
+        speeds = [speed(g, pair[j + 1] if j + 1 < len(pair) else after) for j, g in enumerate(pair)]
+        return sum(1 for v in speeds if v > max_cps + 1e-9), max(speeds)
+
+    out = [list(g) for g in groups]
+    changed, rounds = True, 0
+    while changed and rounds < 4 * len(out) + 4:
+        changed, rounds = False, rounds + 1
+        i = 0
+        while i + 1 < len(out):
+            a, b = out[i], out[i + 1]
+            after = out[i + 2] if i + 2 < len(out) else None
+            current = score([a, b], after)
+            if current[0] == 0 or not joined(a, b):
+                i += 1
+                continue
+            candidates: list[list[list[_Unit]]] = []
+            if fits([*a, *b]):
+                candidates.append([[*a, *b]])
+            for k in range(1, len(a)):  # the last units of a move to b
+                na, nb = a[:k], [*a[k:], *b]
+                if ok_break(na, nb) and fits(nb):
+                    candidates.append([na, nb])
+            for k in range(1, len(b)):  # the first units of b move to a
+                na, nb = [*a, *b[:k]], b[k:]
+                if ok_break(na, nb) and fits(na):
+                    candidates.append([na, nb])
+            scored = [(score(c, after), c) for c in candidates]
+            best = min(scored, key=lambda x: x[0], default=None)
+            if best is not None and (best[0][0], best[0][1] + 1e-6) < current:
+                out[i : i + 2] = best[1]
+                changed = True
+            i += 1
+    return out
+
+
+# French disfluencies that condensed captions may leave out (SPECS.md: reading speed first).
+FILLERS = frozenset({"euh", "heu", "euhm", "hum", "hm", "ben", "bah", "beh", "hein"})
+# Repeated words never dropped: "nous nous sommes", "vous vous êtes" are grammatical.
+_KEEP_REPEATED = frozenset({"nous", "vous", "que", "si"})
+_WORD_KEY = re.compile(r"[^\w']+")
+
+
+def _bare(text: str) -> str:
+    return _WORD_KEY.sub("", text.translate(_APOSTROPHES)).lower()
+
+
+def condense_words(words: Sequence[Word], fillers: Collection[str] = FILLERS) -> tuple[list[Word], list[Word]]:
+    """Drop disfluencies from verbatim words: fillers (« euh », « ben », « hein »…) and a word
+    said twice in a row (« je je »). Returns (kept, dropped); content words are always kept.
+
+    A question or exclamation mark carried by a dropped word (« oui, hein ? ») moves to the word
+    before it; a word after a dropped sentence-initial filler (« Euh, je ») gets its capital.
+    """
+    keys = {f.lower() for f in fillers}
+    kept: list[Word] = []
+    dropped: list[Word] = []
+    capitalise = False
+    for i, w in enumerate(words):
+        key = _bare(w.text)
+        nxt = _bare(words[i + 1].text) if i + 1 < len(words) else ""
+        filler = key in keys and (key != "ben" or not w.text[:1].isupper())  # Ben is also a name
+        stutter = (
+            bool(key) and key == nxt and key not in _KEEP_REPEATED and not w.text.rstrip().endswith(_LINE_END_PUNCT)
+        )
+        if not key and dropped and dropped[-1] is words[i - 1] and kept:
+            # Punctuation said with a dropped word (« hein » « ? »): it moves to the word before.
+            mark = w.text.strip()
+            if mark and mark[0] in "?!.…" and not kept[-1].ends_sentence:
+                sep = "" if mark[0] in ".…" else NBSP
+                kept[-1] = replace(kept[-1], text=kept[-1].text.rstrip(",;: ") + sep + mark)
+            continue
+        if not key or not (filler or stutter) or (not kept and i + 1 == len(words)):
+            if capitalise and w.text[:1].islower():
+                w = replace(w, text=w.text[:1].upper() + w.text[1:])
+            capitalise = False
+            kept.append(w)
+            continue
+        dropped.append(w)
+        capitalise = capitalise or (w.text[:1].isupper() and (not kept or kept[-1].ends_sentence))
+        tail = w.text.rstrip()[-1:]
+        if tail in "?!" and kept and not kept[-1].ends_sentence:
+            kept[-1] = replace(kept[-1], text=kept[-1].text.rstrip(",;: ") + NBSP + tail)
+    return kept, dropped
+
+
+def _condense(
+    events: list[CaptionEvent],
+    fillers: frozenset[str],
+    max_chars: int,
+    max_lines: int,
+    max_cps: float,
+    fits_wide: Callable[[str], bool] | None,
+) -> list[CaptionEvent]:
+    """Last resort for events still over the reading speed: leave out their disfluencies."""
+    out: list[CaptionEvent] = []
+    for ev in events:
+        duration = ev.end - ev.start
+        if duration <= 0 or len(ev.text) <= max_cps * duration:
+            out.append(ev)
+            continue
+        kept, dropped = condense_words(ev.words, fillers)
+        if not dropped or not kept:
+            out.append(ev)
+            continue
+        lines, _ = _break_lines([u.text for u in _units(kept)], max_chars, max_lines, fits_wide)
+        _log.info(
+            "Caption at %.2f s condensed for reading speed: left out %s",
+            ev.start,
+            ", ".join(f"« {w.text} »" for w in dropped),
+        )
+        out.append(replace(ev, lines=lines, words=tuple(kept)))
+    return out
 
 
 def _choose_cut(
@@ -476,23 +840,34 @@ def _fit_before(
     return out
 
 
-def layout_for_style(words: Sequence[Word], style: CaptionStyle, *, until: float | None = None) -> list[CaptionEvent]:
-    """`layout_captions` with the style's limits; the vertical style measures rendered width."""
+def layout_for_style(
+    words: Sequence[Word], style: CaptionStyle, *, until: float | None = None, cuts: Sequence[float] = ()
+) -> list[CaptionEvent]:
+    """`layout_captions` with the style's limits; the 9:16 and 1:1 styles measure rendered width.
+
+    `cuts` are shot changes in the same time base as the words (see `layout_captions`).
+    """
     return layout_captions(
         words,
         max_chars_per_line=style.max_chars_per_line,
         max_lines=style.max_lines,
-        fits_wide=style.line_fits if style.play_res_y > style.play_res_x else None,
+        max_cps=style.max_cps,
+        fits_wide=style.line_fits if style.measured else None,
         until=until,
+        fillers=FILLERS if style.condense else (),
+        cuts=cuts,
     )
 
 
-def layout_clip(words: Sequence[Word], style: CaptionStyle, start: float, end: float) -> list[CaptionEvent]:
+def layout_clip(
+    words: Sequence[Word], style: CaptionStyle, start: float, end: float, *, cuts: Sequence[float] = ()
+) -> list[CaptionEvent]:
     """Caption events for the clip [start, end) laid out from its own words, in clip time.
 
     Words are shifted so the clip starts at 0 and clamped to the clip, so no event straddles
     the clip's edges: each event is timed (minimum duration, reading speed) inside the clip,
     instead of being cut at an edge as `rebase` does to events laid out for the whole episode.
+    `cuts` are the footage's shot changes in episode time, like the words (e.g. scene_cuts).
     """
     length = end - start
 
@@ -500,7 +875,8 @@ def layout_clip(words: Sequence[Word], style: CaptionStyle, start: float, end: f
         return min(max(t - start, 0.0), length)
 
     inside = [replace(w, start=clamp(w.start), end=clamp(w.end)) for w in words if w.end > start and w.start < end]
-    return layout_for_style(inside, style, until=length)
+    clip_cuts = [c - start for c in cuts if start < c < end]
+    return layout_for_style(inside, style, until=length, cuts=clip_cuts)
 
 
 def rebase(events: Sequence[CaptionEvent], start: float, end: float) -> list[CaptionEvent]:
@@ -542,6 +918,103 @@ def escape_ass_text(text: str) -> str:
     return text.replace("{", "\\{").replace("}", "\\}")
 
 
+# Colour emoji and the code points that build them (variation selectors, zero-width joiner,
+# keycap, tags, skin tones): libass draws none of them (SPECS.md), so burned-in text leaves them out.
+_EMOJI = re.compile("[\U0001f000-\U0001faff\u200d\ufe0e\ufe0f\u20e3\U000e0020-\U000e007f]")
+_NOT_A_CHARACTER = "\U0010fffd"  # private use: no font has it, so it renders as the .notdef box
+
+
+@functools.lru_cache(maxsize=4096)
+def _has_glyph(font_file: str, ch: str) -> bool:
+    font = ImageFont.truetype(font_file, 48)
+    return bytes(font.getmask(ch)) != bytes(font.getmask(_NOT_A_CHARACTER))
+
+
+def burnable_text(text: str, font_file: str | Path | None = None) -> tuple[str, str]:
+    """Text libass can draw, and the emoji left out: emoji code points, and symbols the font
+    has no glyph for (they would be empty boxes). Spaces left doubled by a removal are merged."""
+    dropped: list[str] = []
+
+    def drop(ch: str) -> bool:
+        if _EMOJI.match(ch):
+            return True
+        if font_file is not None and unicodedata.category(ch) == "So":
+            return not _has_glyph(str(font_file), ch)
+        return False
+
+    kept = []
+    for ch in text:
+        if drop(ch):
+            dropped.append(ch)
+        else:
+            kept.append(ch)
+    if not dropped:
+        return text, ""
+    clean = re.sub(r"[ \u00a0]{2,}", lambda m: m.group(0)[0], "".join(kept)).strip(" ")
+    return clean, "".join(ch for ch in dropped if not ch.isspace())
+
+
+def emoji_warnings(events: Sequence[CaptionEvent], style: CaptionStyle) -> list[str]:
+    """One line per caption whose emoji are left out of the burned-in (ASS) captions; the SRT
+    and VTT sidecars keep them. `write_captions` logs these; the flow can report them."""
+    font_file = style.font_file()
+    out = []
+    for ev in events:
+        tokens = [t for t in ev.text.split() if burnable_text(t, font_file)[1]]
+        if tokens:
+            out.append(
+                f"caption at {ev.start:.2f} s: emoji in {' '.join(tokens)} left out of the burned-in captions "
+                "(libass draws no colour emoji); the SRT and VTT files keep them"
+            )
+    return out
+
+
+_ELISION = re.compile(r"^(?:jusqu|lorsqu|puisqu|quoiqu|qu|[ldjmnstc])'", re.IGNORECASE)
+
+
+def keyword_key(text: str) -> str:
+    """A word as keywords are matched: no case, accents, elided article (l', d', qu') or
+    punctuation; a hashtag's # is ignored."""
+    text = text.translate(_APOSTROPHES).strip()
+    text = _ELISION.sub("", text.lstrip('#«“"(['))
+    text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    return re.sub(r"[^\w]+", "", text).casefold()
+
+
+def _keyword_sequences(keywords: Collection[str]) -> list[tuple[str, ...]]:
+    out: set[tuple[str, ...]] = set()
+    for kw in keywords:
+        tokens = tuple(k for k in (keyword_key(t) for t in kw.replace("-", " ").split()) if k)
+        if tokens:
+            out.add(tokens)
+        if kw.startswith("#"):  # #InsertionPro also matches "insertion pro" said aloud
+            parts = tuple(keyword_key(p) for p in re.findall(r"[A-ZÀ-Ý]?[a-zà-ÿ]+|[A-ZÀ-Ý]+(?![a-zà-ÿ])|\d+", kw))
+            if len(parts) > 1:
+                out.add(parts)
+    return sorted(out, key=len, reverse=True)
+
+
+def keyword_segments(lines: Sequence[Sequence[str]], keywords: Collection[str]) -> set[int]:
+    """Indexes of the display segments (flattened over lines) that are part of a keyword."""
+    seqs = _keyword_sequences(keywords)
+    if not seqs:
+        return set()
+    tokens: list[tuple[str, int]] = []
+    k = 0
+    for parts in lines:
+        for part in parts:
+            tokens += [(key, k) for key in (keyword_key(t) for t in part.replace(NBSP, " ").split()) if key]
+            k += 1
+    keys = [t for t, _ in tokens]
+    hit: set[int] = set()
+    for seq in seqs:
+        n = len(seq)
+        for i in range(len(keys) - n + 1):
+            if tuple(keys[i : i + n]) == seq:
+                hit.update(seg for _, seg in tokens[i : i + n])
+    return hit
+
+
 def _karaoke_segments(ev: CaptionEvent) -> tuple[list[list[str]], list[int]]:
     """Display segments per line, and for each word the index of the segment holding it.
 
@@ -572,21 +1045,43 @@ def _karaoke_segments(ev: CaptionEvent) -> tuple[list[list[str]], list[int]]:
     return lines, [min(i, n - 1) for i in range(len(ev.words))]
 
 
-def _karaoke_text(lines: list[list[str]], active: int, colour_tag: str) -> str:
+def _karaoke_text(
+    lines: list[list[str]],
+    active: int,
+    colour_tag: str,
+    emphasised: Collection[int] = (),
+    emphasis_tag: str = "",
+    font_file: Path | None = None,
+) -> str:
+    """ASS text of one event: the active segment in the highlight colour, keyword segments in
+    the emphasis colour (the highlight wins on the active word), emoji left out."""
     out: list[str] = []
     k = 0
     for parts in lines:
         shown = []
         for part in parts:
-            text = escape_ass_text(part)
-            shown.append(f"{colour_tag}{text}{{\\r}}" if k == active else text)
+            text = escape_ass_text(burnable_text(part, font_file)[0])
+            if not text:
+                pass
+            elif k == active:
+                text = f"{colour_tag}{text}{{\\r}}"
+            elif k in emphasised and emphasis_tag:
+                text = f"{emphasis_tag}{text}{{\\r}}"
+            if text:
+                shown.append(text)
             k += 1
         out.append(" ".join(shown))
     return "\\N".join(out)
 
 
-def to_ssa(events: Sequence[CaptionEvent], style: CaptionStyle, *, karaoke: bool) -> pysubs2.SSAFile:
-    """An ASS file for the events; with karaoke, one event per word with that word highlighted."""
+def to_ssa(
+    events: Sequence[CaptionEvent], style: CaptionStyle, *, karaoke: bool, keywords: Collection[str] = ()
+) -> pysubs2.SSAFile:
+    """An ASS file for the events; with karaoke, one event per word with that word highlighted.
+
+    Words of `keywords` (guest, organisation, cause, hashtags) are shown in the style's
+    emphasis colour when it has one. Emoji are left out: libass cannot draw them.
+    """
     subs = pysubs2.SSAFile()
     subs.info["PlayResX"] = str(style.play_res_x)
     subs.info["PlayResY"] = str(style.play_res_y)
@@ -610,22 +1105,25 @@ def to_ssa(events: Sequence[CaptionEvent], style: CaptionStyle, *, karaoke: bool
         )
     }
     tag = _ass_colour_tag(style.highlight_colour)
+    emphasis_tag = _ass_colour_tag(style.emphasis_colour) if style.emphasis_colour and keywords else ""
+    font_file = style.font_file()
 
     def ms(t: float) -> int:
         return round(t * 1000)
 
     for ev in events:
+        lines, seg_of = _karaoke_segments(ev) if ev.words else ([line.split(" ") for line in ev.lines], [])
+        emphasised = keyword_segments(lines, keywords) if emphasis_tag else set()
         if not karaoke or not ev.words:
-            text = "\\N".join(escape_ass_text(line) for line in ev.lines)
+            text = _karaoke_text(lines, -1, tag, emphasised, emphasis_tag, font_file)
             subs.append(pysubs2.SSAEvent(start=ms(ev.start), end=ms(ev.end), text=text, style=style.name))
             continue
-        lines, seg_of = _karaoke_segments(ev)
         for i, w in enumerate(ev.words):
             a = ev.start if i == 0 else min(max(w.start, ev.start), ev.end)
             b = ev.end if i + 1 == len(ev.words) else min(max(ev.words[i + 1].start, ev.start), ev.end)
             if ms(b) <= ms(a):
                 continue  # a word with no time of its own (same start as the next)
-            text = _karaoke_text(lines, seg_of[i], tag)
+            text = _karaoke_text(lines, seg_of[i], tag, emphasised, emphasis_tag, font_file)
             subs.append(pysubs2.SSAEvent(start=ms(a), end=ms(b), text=text, style=style.name))
     return subs
 
@@ -661,15 +1159,24 @@ def to_vtt(events: Sequence[CaptionEvent]) -> str:
 
 
 def write_captions(
-    events: Sequence[CaptionEvent], style: CaptionStyle, out_dir: Path, stem: str, *, karaoke: bool = True
+    events: Sequence[CaptionEvent],
+    style: CaptionStyle,
+    out_dir: Path,
+    stem: str,
+    *,
+    karaoke: bool = True,
+    keywords: Collection[str] = (),
 ) -> dict[str, Path]:
-    """Write stem.srt, stem.vtt (plain) and stem.ass (styled); return their paths."""
+    """Write stem.srt, stem.vtt (plain, verbatim) and stem.ass (styled, for burning in); return
+    their paths. Emoji left out of the ASS are logged as warnings (see `emoji_warnings`)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {ext: out_dir / f"{stem}.{ext}" for ext in ("srt", "vtt", "ass")}
     paths["srt"].write_text(to_srt(events), encoding="utf-8")
     paths["vtt"].write_text(to_vtt(events), encoding="utf-8")
-    to_ssa(events, style, karaoke=karaoke).save(str(paths["ass"]), format_="ass", encoding="utf-8")
+    to_ssa(events, style, karaoke=karaoke, keywords=keywords).save(str(paths["ass"]), format_="ass", encoding="utf-8")
+    for warning in emoji_warnings(events, style):
+        _log.warning("%s: %s", paths["ass"].name, warning)
     return paths
 
 

@@ -21,13 +21,17 @@ from touktouk.captions import (
     _LINE_END_PUNCT,
     _NARROW_NBSP,
     _WEAK,
+    FILLERS,
     NBSP,
     CaptionEvent,
     CaptionStyle,
     _key,
     classic_style,
+    condense_words,
+    square_style,
     vertical_style,
 )
+from touktouk.timeline import Word
 
 # Rule identifiers, as printed by `touktouk captions check`.
 LINE_LENGTH = "line-length"
@@ -41,6 +45,13 @@ ORDER = "order"
 TYPOGRAPHY = "typography"
 LINE_END = "line-end"
 EMPTY = "empty"
+SHOT_CHANGE = "shot-change"
+
+# What an event faster than max_cps means (config captions.fast_speech):
+# "strict": always a violation; "verbatim": allowed only when the speech leaves no more time
+# (the event already stays until the next one, or for the maximum duration, or it is the last)
+# and nothing is left to condense (no « euh », « ben », « je je »). Both are reported otherwise.
+FAST_SPEECH = ("strict", "verbatim")
 
 
 @dataclass(frozen=True)
@@ -62,29 +73,71 @@ class Rules:
     # length, not a rule. The same measurement as the layout engine's (CaptionStyle.line_width).
     max_width: float | None = None
     line_width: Callable[[str], float] | None = field(default=None, compare=False, repr=False)
+    fast_speech: str = "strict"
+    cuts: tuple[float, ...] = ()  # shot changes (seconds, the file's time base): no event across one
 
     @property
     def min_gap(self) -> float:
         return self.min_gap_frames / self.fps
 
     @classmethod
-    def for_style(cls, style: str, *, fps: float = 25.0) -> Rules:
+    def for_style(
+        cls,
+        style: str,
+        *,
+        fps: float = 25.0,
+        max_cps: float | None = None,
+        fast_speech: str | None = None,
+        cuts: Sequence[float] = (),
+    ) -> Rules:
         try:
             base = RULES[style]
         except KeyError:
-            raise ValueError(f"unknown caption style '{style}' (choose {' or '.join(RULES)})") from None
-        if fps <= 0:
-            raise ValueError(f"fps must be positive, not {fps}")
-        return replace(base, fps=fps)
+            raise ValueError(f"unknown caption style '{style}' (choose {', '.join(RULES)})") from None
+        return _with(base, fps=fps, max_cps=max_cps, fast_speech=fast_speech, cuts=cuts)
+
+    @classmethod
+    def for_caption_style(
+        cls,
+        name: str,
+        style: CaptionStyle,
+        *,
+        fps: float = 25.0,
+        fast_speech: str | None = None,
+        cuts: Sequence[float] = (),
+    ) -> Rules:
+        """The rules a style's captions are laid out for: its line limits, its font's measured
+        width (9:16, 1:1), its max_cps."""
+        base = _style_limits(name, style, measured=style.measured)
+        return _with(base, fps=fps, max_cps=style.max_cps, fast_speech=fast_speech, cuts=cuts)
+
+
+def _with(base: Rules, *, fps: float, max_cps: float | None, fast_speech: str | None, cuts: Sequence[float]) -> Rules:
+    if fps <= 0:
+        raise ValueError(f"fps must be positive, not {fps}")
+    if max_cps is not None and max_cps <= 0:
+        raise ValueError(f"max_cps must be positive, not {max_cps}")
+    if fast_speech is not None and fast_speech not in FAST_SPEECH:
+        raise ValueError(f"fast_speech must be {' or '.join(FAST_SPEECH)}, not '{fast_speech}'")
+    return replace(
+        base,
+        fps=fps,
+        max_cps=base.max_cps if max_cps is None else max_cps,
+        fast_speech=fast_speech or base.fast_speech,
+        cuts=tuple(sorted(cuts)),
+    )
 
 
 def _style_limits(name: str, style: CaptionStyle, *, measured: bool) -> Rules:
     if not measured:
-        return Rules(style=name, max_chars_per_line=style.max_chars_per_line, max_lines=style.max_lines)
+        return Rules(
+            style=name, max_chars_per_line=style.max_chars_per_line, max_lines=style.max_lines, max_cps=style.max_cps
+        )
     return Rules(
         style=name,
         max_chars_per_line=style.max_chars_per_line,
         max_lines=style.max_lines,
+        max_cps=style.max_cps,
         max_width=style.safe_width,
         line_width=style.line_width,
     )
@@ -92,12 +145,14 @@ def _style_limits(name: str, style: CaptionStyle, *, measured: bool) -> Rules:
 
 _VERTICAL = vertical_style(font_name="", primary="#FFFFFF", highlight="#FFFFFF")
 _CLASSIC = classic_style(font_name="", primary="#FFFFFF", highlight="#FFFFFF")
+_SQUARE = square_style(font_name="", primary="#FFFFFF", highlight="#FFFFFF")
 # The one table of rule values. Line limits come from the caption styles themselves
 # (classic: 42 characters; vertical: the rendered width measured at the style's font size
 # against the safe-area width).
 RULES: Mapping[str, Rules] = {
     "classic": _style_limits("classic", _CLASSIC, measured=False),
     "vertical": _style_limits("vertical", _VERTICAL, measured=True),
+    "square": _style_limits("square", _SQUARE, measured=True),
 }
 
 
@@ -202,11 +257,38 @@ def _check_one(ev: CheckEvent, rules: Rules) -> list[Violation]:
         found.append(Violation(t, MIN_DURATION, f"shown {duration:.3f} s (min {rules.min_duration:.3f} s)"))
     if duration > rules.max_duration + rules.tolerance:
         found.append(Violation(t, MAX_DURATION, f"shown {duration:.3f} s (max {rules.max_duration:g} s)"))
-    chars = len(ev.text)
-    if duration > 0 and chars > rules.max_cps * (duration + rules.tolerance):
-        msg = f"{chars / duration:.1f} characters per second ({chars} in {duration:.3f} s; max {rules.max_cps:g})"
-        found.append(Violation(t, READING_SPEED, msg))
     return found
+
+
+def _too_fast(ev: CheckEvent, nxt: CheckEvent | None, rules: Rules) -> Violation | None:
+    duration = ev.end - ev.start
+    chars = len(ev.text)
+    if duration <= 0 or chars <= rules.max_cps * (duration + rules.tolerance):
+        return None
+    msg = f"{chars / duration:.1f} characters per second ({chars} in {duration:.3f} s; max {rules.max_cps:g})"
+    if rules.fast_speech == "verbatim":
+        squeezed = nxt is None or nxt.start - ev.end <= rules.min_gap + rules.tolerance
+        if not squeezed and duration < rules.max_duration - rules.tolerance:
+            msg += f"; it could stay {(nxt.start if nxt else ev.end) - rules.min_gap - ev.end:.3f} s longer"
+        elif condensable(ev.text):
+            msg += f"; condense it: {', '.join(condensable(ev.text))}"
+        else:
+            return None  # verbatim speech faster than max_cps, shown for all the time it has
+    return Violation(ev.start, READING_SPEED, msg)
+
+
+def condensable(text: str) -> list[str]:
+    """Words a condensed caption would leave out (captions.condense_words): fillers, stutters."""
+    words = [Word(0.0, 0.0, w) for w in text.replace(NBSP, " ").split()]
+    return [w.text for w in condense_words(words, FILLERS)[1]]
+
+
+def _crossed_cuts(ev: CheckEvent, rules: Rules) -> list[Violation]:
+    return [
+        Violation(ev.start, SHOT_CHANGE, f"shown across the shot change at {format_time(c)}")
+        for c in rules.cuts
+        if ev.start + rules.tolerance < c < ev.end - rules.tolerance
+    ]
 
 
 def check_events(events: Sequence[CheckEvent], rules: Rules) -> list[Violation]:
@@ -218,7 +300,12 @@ def check_events(events: Sequence[CheckEvent], rules: Rules) -> list[Violation]:
             found.append(Violation(ev.start, EMPTY, "event shows no text"))
             continue
         found += _check_one(ev, rules)
+        found += _crossed_cuts(ev, rules)
         shown.append(ev)
+    for i, ev in enumerate(shown):
+        too_fast = _too_fast(ev, shown[i + 1] if i + 1 < len(shown) else None, rules)
+        if too_fast:
+            found.append(too_fast)
     tol = rules.tolerance
     for a, b in itertools.pairwise(shown):
         if b.start < a.start - tol:
@@ -268,7 +355,7 @@ def _merge_karaoke(events: list[CheckEvent], tolerance: float) -> list[CheckEven
 
 def load_events(path: Path) -> tuple[list[CheckEvent], str]:
     """The displayed captions of an SRT, VTT or ASS file, and the style its frame suggests
-    (ASS PlayResY > PlayResX, e.g. 1080x1920, is vertical; anything else is classic)."""
+    (ASS PlayResY > PlayResX, e.g. 1080x1920, is vertical; equal is square; else classic)."""
     path = Path(path)
     text = path.read_text(encoding="utf-8-sig")
     if not text.strip():
@@ -286,10 +373,11 @@ def load_events(path: Path) -> tuple[list[CheckEvent], str]:
                 events.append(CheckEvent(e.start / 1000, e.end / 1000, _ass_lines(e.text, soft_breaks=soft_breaks)))
         events = _merge_karaoke(events, RULES["classic"].tolerance)
         try:
-            portrait = int(subs.info.get("PlayResY", 0)) > int(subs.info.get("PlayResX", 0))
+            res_x, res_y = int(subs.info.get("PlayResX", 0)), int(subs.info.get("PlayResY", 0))
         except ValueError:
-            portrait = False
-        return events, "vertical" if portrait else "classic"
+            res_x = res_y = 0
+        shape = "vertical" if res_y > res_x else "square" if res_x and res_x == res_y else "classic"
+        return events, shape
     for e in subs.events:
         body = _HTML_TAG.sub("", e.text)
         if fmt == "vtt":
@@ -299,7 +387,38 @@ def load_events(path: Path) -> tuple[list[CheckEvent], str]:
     return events, "classic"
 
 
-def check_file(path: Path, *, fps: float = 25, style: str | None = None) -> list[Violation]:
-    """Every rule violation in one SRT, VTT or ASS file (style auto-detected unless given)."""
+def check_file(
+    path: Path,
+    *,
+    fps: float = 25,
+    style: str | None = None,
+    max_cps: float | None = None,
+    fast_speech: str | None = None,
+    cuts: Sequence[float] = (),
+    rules: Rules | None = None,
+) -> list[Violation]:
+    """Every rule violation in one SRT, VTT or ASS file (style auto-detected unless given).
+
+    `rules` (e.g. Rules.for_caption_style) replaces the style table and the other options.
+    """
     events, detected = load_events(path)
-    return check_events(events, Rules.for_style(style or detected, fps=fps))
+    if rules is None:
+        rules = Rules.for_style(style or detected, fps=fps, max_cps=max_cps, fast_speech=fast_speech, cuts=cuts)
+    return check_events(events, rules)
+
+
+def read_cuts(path: Path) -> list[float]:
+    """Shot changes from a text file: one time a line, in seconds or as a timecode
+    (00:01:02.5); blank lines and lines starting with # are ignored."""
+    from touktouk.timeline import parse_timecode
+
+    cuts = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        try:
+            cuts.append(parse_timecode(text))
+        except ValueError:
+            raise ValueError(f"{path} line {n}: '{text}' is not a time (seconds or HH:MM:SS.mmm)") from None
+    return sorted(cuts)

@@ -57,13 +57,19 @@ def _fail(message: str, code: int = 2) -> None:
 
 @app.command()
 def publish(
-    footage: Annotated[Path, typer.Argument(help="Episode footage (MP4, MOV, MKV, WebM…).")],
+    footage: Annotated[
+        str, typer.Argument(help="Episode footage (MP4, MOV, MKV, WebM…): a path or an s3://bucket/key URL.")
+    ],
     episode: Annotated[Path | None, typer.Option(help="Episode file, config/episodes/<slug>.toml.")] = None,
     store: Annotated[str | None, typer.Option(help="Folder, file:// URL or s3://bucket/prefix.")] = None,
     config: Annotated[Path | None, typer.Option(help="Series config (default config/touktouk.toml).")] = None,
     translate: Annotated[
         str | None, typer.Option(help="Also publish English captions of the episode (Whisper translate): 'en'.")
     ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="Publish even though the episode was already published from other footage."),
+    ] = False,
 ) -> None:
     """Transcribe, clip, caption and describe one episode, then publish it to the store."""
     from touktouk.errors import ToukToukError
@@ -73,7 +79,7 @@ def publish(
     if translate not in (None, "en"):
         _fail(f"--translate {translate}: Whisper translates into English only; use --translate en.")
     try:
-        inputs, _info = preflight(*args)
+        inputs, _info = preflight(*args, replace=replace)
     except ToukToukError as exc:
         _fail(str(exc))
     if not os.environ.get("PREFECT_API_URL"):
@@ -86,7 +92,7 @@ def publish(
 
     _quiet_user_error_tracebacks()
     try:
-        location = publish_episode(*args, translate="en" if translate else None)
+        location = publish_episode(*args, translate="en" if translate else None, replace=replace)
     except ToukToukError as exc:
         _fail(str(exc))
     _print_summary(inputs)
@@ -195,49 +201,116 @@ def gc(
     delete: Annotated[bool, typer.Option("--delete", help="Remove them (default: only list).")] = False,
     prefix: Annotated[str, typer.Option(help="Only keys starting with this, e.g. touktouk/s01/.")] = "",
     endpoint_url: Annotated[str | None, typer.Option(help="S3 endpoint (default: AWS_ENDPOINT_URL).")] = None,
+    older_than: Annotated[
+        str, typer.Option(help="Delete only objects written longer ago than this: 90s, 30m, 24h, 7d; 0 for all.")
+    ] = "24h",
 ) -> None:
     """List (with --delete, remove) stored objects in episode folders that no manifest references.
 
-    Run it when no publish is in progress: a running publish writes its manifest last.
+    A publish writes its manifest last, so its objects look unreferenced until it ends: only
+    objects older than --older-than (default 24h) are deleted, younger ones are listed as kept.
     """
+    from datetime import UTC, datetime
+
     from touktouk.errors import ToukToukError
-    from touktouk.manifest import find_garbage
+    from touktouk.manifest import find_garbage, format_age, parse_age, split_by_age
     from touktouk.storage import open_store
 
     try:
+        min_age = parse_age(older_than)
+    except ValueError as exc:
+        _fail(f"--older-than {exc}.")
+    try:
         store = open_store(store_url, endpoint_url=endpoint_url)
         garbage = find_garbage(store, prefix)
+        now = datetime.now(UTC)
+        modified = {key: store.last_modified(key) for key in garbage}
+        old, young = split_by_age(modified, min_age, now)
         for key in garbage:
+            when = modified[key]
+            age = f"written {format_age(now - when)} ago" if when else "age unknown"
+            if key in young:
+                state = f"kept: {age}, younger than {older_than}; a publish may still be writing it"
+                out.print(f"unreferenced {store.location(key)} ({state})", highlight=False, soft_wrap=True)
+                continue
             if delete:
                 store.delete(key)
             out.print(
-                f"{'deleted' if delete else 'unreferenced'} {store.location(key)}", highlight=False, soft_wrap=True
+                f"{'deleted' if delete else 'unreferenced'} {store.location(key)} ({age})",
+                highlight=False,
+                soft_wrap=True,
             )
     except ToukToukError as exc:
         _fail(str(exc))
-    verb = "Deleted" if delete else "Found"
-    out.print(f"{verb} {len(garbage)} unreferenced object(s) in {store.url}.", highlight=False, soft_wrap=True)
+    kept = f"; {len(young)} younger than {older_than} kept" if young else ""
+    if delete:
+        summary = f"Deleted {len(old)} unreferenced object(s) in {store.url}{kept}."
+    else:
+        summary = f"Found {len(garbage)} unreferenced object(s) in {store.url}, {len(old)} older than {older_than}."
+    out.print(summary, highlight=False, soft_wrap=True)
 
 
 @captions_app.command("check")
 def captions_check(
     files: Annotated[list[Path], typer.Argument(help="SRT, VTT or ASS caption files.")],
     style: Annotated[
-        str | None, typer.Option(help="vertical or classic (default: vertical for a portrait ASS, else classic).")
+        str | None,
+        typer.Option(help="classic, vertical or square (default: from an ASS file's frame, else classic)."),
     ] = None,
     fps: Annotated[float, typer.Option(min=1, help="Frame rate of the video, for the 2-frame minimum gap.")] = 25.0,
+    max_cps: Annotated[
+        float | None, typer.Option(min=1, help="Reading speed limit (default: captions.max_cps of the config).")
+    ] = None,
+    fast_speech: Annotated[
+        str | None,
+        typer.Option(help="strict or verbatim: how events over max_cps are judged (default: from the config)."),
+    ] = None,
+    cuts: Annotated[
+        Path | None, typer.Option(help="Shot changes, one time a line (seconds or HH:MM:SS.mmm): no caption across.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="Series config (default config/touktouk.toml).")] = None,
 ) -> None:
     """List every subtitle-rule violation (SPECS.md) with its time; exit 1 if there is any."""
     from rich.text import Text
 
-    from touktouk.checker import RULES, check_file, format_time
+    from touktouk.captions import STYLES
+    from touktouk.checker import FAST_SPEECH, RULES, Rules, check_events, format_time, load_events, read_cuts
+    from touktouk.config import load_series
+    from touktouk.errors import ToukToukError
 
     if style is not None and style not in RULES:
-        _fail(f"unknown style '{style}': choose {' or '.join(RULES)}.")
+        _fail(f"unknown style '{style}': choose {', '.join(RULES)}.")
+    if fast_speech is not None and fast_speech not in FAST_SPEECH:
+        _fail(f"unknown --fast-speech '{fast_speech}': choose {' or '.join(FAST_SPEECH)}.")
+    try:
+        series = load_series(config)
+    except ToukToukError as exc:
+        _fail(str(exc))
+    settings = series.captions
+    shot_changes: list[float] = []
+    if cuts is not None:
+        try:
+            shot_changes = read_cuts(cuts)
+        except (OSError, ValueError) as exc:
+            _fail(f"cannot read the shot changes in {cuts}: {exc}")
     total = 0
     for path in files:
         try:
-            violations = check_file(path, fps=fps, style=style)
+            events, detected = load_events(path)
+            # The series' own style: its font measures 9:16 and 1:1 lines, as when they were laid out.
+            look = STYLES[style or detected](
+                font_name=series.brand.font,
+                primary=series.brand.primary_colour,
+                highlight=series.brand.highlight_colour,
+                fonts_dir=series.brand.fonts_dir,
+                max_cps=settings.max_cps if max_cps is None else max_cps,
+            )
+            rules = Rules.for_caption_style(
+                style or detected, look, fps=fps, fast_speech=fast_speech or settings.fast_speech, cuts=shot_changes
+            )
+            violations = check_events(events, rules)
+        except ToukToukError as exc:
+            _fail(str(exc))
         except (OSError, ValueError) as exc:  # unreadable, undecodable or not a subtitle file
             _fail(f"cannot check {path}: {exc}")
         total += len(violations)
@@ -250,6 +323,90 @@ def captions_check(
         out.print(table)
     if total:
         raise typer.Exit(1)
+
+
+@captions_app.command("still")
+def captions_still(
+    video: Annotated[Path, typer.Argument(help="Footage to take the frame from.")],
+    at: Annotated[float, typer.Option(min=0, help="Time of the frame in the footage, in seconds.")],
+    out_path: Annotated[Path, typer.Option("--out", help="Image to write (.png or .jpg).")],
+    style: Annotated[str, typer.Option(help="classic (16:9), vertical (9:16) or square (1:1).")] = "vertical",
+    width: Annotated[
+        int, typer.Option(min=0, help="Width of the image written, scaled down from the frame (0: full size).")
+    ] = 0,
+    transcript: Annotated[
+        Path | None, typer.Option(help="transcript.json from a publish; default: transcribe with Whisper (cached).")
+    ] = None,
+    language: Annotated[str | None, typer.Option(help="Spoken language (default: the config's).")] = None,
+    keyword: Annotated[list[str] | None, typer.Option(help="Episode keyword to emphasise (repeatable).")] = None,
+    config: Annotated[Path | None, typer.Option(help="Series config (default config/touktouk.toml).")] = None,
+) -> None:
+    """One frame of the footage with the captions burned in as a clip would show them (karaoke
+    highlight on the word being said at --at): for the README and for checking a style."""
+    import json
+    import tempfile
+
+    from PIL import Image
+
+    from touktouk import asr, captions, media
+    from touktouk.config import load_series
+    from touktouk.errors import ToukToukError
+    from touktouk.timeline import Transcript
+
+    if style not in captions.STYLES:
+        _fail(f"unknown style '{style}': choose {', '.join(captions.STYLES)}.")
+    if out_path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        _fail(f"{out_path}: write a .png or .jpg image.")
+    try:
+        series = load_series(config)
+        info = media.probe(video)
+        if at >= info.duration:
+            _fail(f"--at {at:g} s is past the end of {video} ({info.duration:.1f} s).")
+        with tempfile.TemporaryDirectory(prefix="touktouk-still-") as tmp_dir:
+            tmp = Path(tmp_dir)
+            if transcript is not None:
+                words = Transcript.from_dict(json.loads(transcript.read_text(encoding="utf-8"))).words
+            else:
+                audio = media.extract_audio(video, tmp / "audio.wav")
+                words = asr.transcribe(audio, series.whisper, language=language or series.language)[0].words
+            b, c = series.brand, series.captions
+            look = captions.STYLES[style](
+                font_name=b.font,
+                primary=b.primary_colour,
+                highlight=b.highlight_colour,
+                fonts_dir=b.fonts_dir,
+                max_cps=c.max_cps,
+                emphasis="" if style == "classic" else c.emphasis_colour,
+                condense=c.condense,
+            )
+            # Lay out a clip around the frame, then render half a second of it.
+            start, end = max(0.0, at - 10.0), min(info.duration, at + 5.0)
+            events = captions.layout_clip(words, look, start, end)
+            a = max(0.0, at - start - 0.2)
+            shown = captions.rebase(events, a, a + 0.5)
+            files = captions.write_captions(shown, look, tmp, "still", karaoke=True, keywords=keyword or ())
+            clip = tmp / "still.mp4"
+            media.render_clip(
+                info,
+                start + a,
+                start + a + 0.5,
+                [media.OutputSpec(clip, look.play_res_x, look.play_res_y)],
+                subtitles=files["ass"],
+                fonts_dir=b.fonts_dir,
+                encode=media.EncodeSettings(preset="ultrafast", crf=16),
+            )
+            w, h, raw = media.grab_frame(clip, at - start - a)
+    except ToukToukError as exc:
+        _fail(str(exc))
+    image = Image.frombytes("RGB", (w, h), raw)
+    if width and width < w:
+        image = image.resize((width, round(h * width / w)), Image.Resampling.LANCZOS)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    if out_path.suffix.lower() == ".png":
+        image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(out_path, optimize=True)
+    else:
+        image.save(out_path, quality=82, optimize=True, progressive=True)
+    out.print(f"Wrote {out_path} ({image.width}x{image.height}, {style}, frame at {at:g} s).", highlight=False)
 
 
 def main() -> None:

@@ -39,6 +39,12 @@ class BrandSettings(_Strict):
     fonts_dir: str = Field("", description="Folder holding the font files; empty = system fonts")
     primary_colour: Annotated[str, Field(pattern=HEX_COLOUR)] = "#FFFFFF"
     highlight_colour: Annotated[str, Field(pattern=HEX_COLOUR)] = "#FFD400"
+    logo: str = Field("", description="PNG logo laid over every clip; empty = no logo")
+    logo_position: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = "top-left"
+    logo_width: Annotated[float, Field(gt=0, le=0.5)] = Field(0.12, description="Fraction of the frame width")
+    logo_margin: Annotated[float, Field(ge=0, le=0.2)] = Field(0.03, description="Fraction of the frame width")
+    intro: str = Field("", description="Video played before every clip; empty = none")
+    outro: str = Field("", description="Video played after every clip; empty = none")
 
 
 class ClipSettings(_Strict):
@@ -62,10 +68,27 @@ class ClipSettings(_Strict):
         return self
 
 
+class CaptionSettings(_Strict):
+    """Caption rules and looks (README, Captions): reading speed, condensing, keyword emphasis."""
+
+    max_cps: Annotated[float, Field(ge=10, le=30)] = Field(17.0, description="Reading speed, characters a second")
+    fast_speech: Literal["verbatim", "strict"] = Field(
+        "verbatim", description="verbatim: speech faster than max_cps keeps its words, shown as long as it can be"
+    )
+    condense: bool = Field(True, description="Leave out « euh », « ben », « je je » from captions too fast to read")
+    emphasis_colour: Annotated[str, Field(pattern=r"^(#[0-9A-Fa-f]{6})?$")] = Field(
+        "#4FD8FF", description="Colour of episode keywords in 9:16 and 1:1 captions; empty = no emphasis"
+    )
+
+
 class RenderSettings(_Strict):
     preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"] = "veryfast"
     crf: Annotated[int, Field(ge=0, le=51)] = 20
     audio_bitrate: str = "192k"
+    reframe: bool = Field(True, description="9:16 and 1:1 crops follow the speaker's face; false = centre crop")
+    covers: bool = Field(True, description="A cover image per clip: a chosen frame with the clip's title")
+    thumbnails: Annotated[int, Field(ge=0, le=12)] = Field(4, description="Thumbnails per clip on the review page")
+    youtube_master: bool = Field(True, description="Also render a YouTube-ready 1920x1080 master of the episode")
 
 
 class TemplateSettings(_Strict):
@@ -86,6 +109,7 @@ class SeriesConfig(_Strict):
     brand: BrandSettings = BrandSettings()
     clips: ClipSettings = ClipSettings()
     render: RenderSettings = RenderSettings()
+    captions: CaptionSettings = CaptionSettings()
     templates: dict[str, TemplateSettings] = Field(default_factory=dict)
 
     @field_validator("templates")
@@ -98,22 +122,30 @@ class SeriesConfig(_Strict):
 
 
 class Pick(_Strict):
-    """A clip the producer chose by timecode."""
+    """A clip the producer chose: by timecode (start and end) or by quote (words said in the episode)."""
 
-    start: float
-    end: float
+    start: float | None = None
+    end: float | None = None
     title: str = ""
+    quote: str = Field("", description="Words said in the episode; the clip is snapped to whole sentences")
 
     @field_validator("start", "end", mode="before")
     @classmethod
-    def _timecode(cls, value: Any) -> float:
+    def _timecode(cls, value: Any) -> float | None:
+        if value is None:
+            return None
         if isinstance(value, (str, int, float)):
             return parse_timecode(value)
         raise ValueError('expected a timecode such as "00:01:30" or a number of seconds')
 
     @model_validator(mode="after")
     def _order(self) -> Pick:
-        if self.end <= self.start:
+        quote = bool(self.quote.strip())
+        if quote and (self.start is not None or self.end is not None):
+            raise ValueError("give either a quote or start and end, not both")
+        if not quote and (self.start is None or self.end is None):
+            raise ValueError('needs start and end timecodes, or a quote such as quote = "les mots dits"')
+        if self.start is not None and self.end is not None and self.end <= self.start:
             raise ValueError(f"end ({self.end:g} s) must be after start ({self.start:g} s)")
         return self
 

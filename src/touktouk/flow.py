@@ -1,43 +1,53 @@
 """The `publish_episode` Prefect flow: orchestration only, every step is a plain function.
 
-probe → extract audio → transcribe → transcript files → choose clips → render clips
-→ describe per platform → upload everything → manifest.json last.
+(fetch s3:// footage) → probe → extract audio → transcribe → transcript files → choose clips
+→ store the footage → render clips (`.map`, each task stores its files and returns keys)
+→ describe per platform → upload the rest, verify the clips' objects → manifest.json last.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import TaskRun
+from prefect.context import TaskRunContext
+from prefect.states import State
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from pydantic import Field
 
-from touktouk import __version__, asr, captions, describe, manifest, media
+from touktouk import __version__, asr, captions, chapters, describe, energy, manifest, media, reframe, review, scenes
 from touktouk.config import EpisodeConfig, SeriesConfig, episode_from_footage, load_episode, load_series
 from touktouk.errors import ConfigError, MediaError, ToukToukError
-from touktouk.platforms import PLATFORMS
-from touktouk.select import PickRequest, choose_clips
+from touktouk.platforms import PLATFORMS, YOUTUBE_MASTER, shared_preset
+from touktouk.select import PickRequest, choose_clips, energy_profile, length_range
 from touktouk.storage import (
     DEFAULT_LINK_EXPIRY_S,
     INPUTS_META,
     S3Store,
     Store,
     StoredObject,
+    StoreError,
+    fetch_footage,
     guess_content_type,
+    is_remote,
+    is_transient,
     open_store,
 )
-from touktouk.timeline import ClipPlan, Transcript
+from touktouk.timeline import ClipPlan, Transcript, Word
 
 
 @dataclass
@@ -45,29 +55,43 @@ class RenderedClip:
     plan: ClipPlan
     videos: list[tuple[list[str], media.OutputSpec]]  # (platforms, file)
     caption_files: dict[str, Path]
+    extras: dict[str, Path] = field(default_factory=dict)  # "cover", "thumb01"…: images of the clip
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Inputs:
-    footage: Path
+    footage: Path  # a local file; for an s3:// footage URL, its name until `fetch_inputs` downloads it
     series: SeriesConfig
     episode: EpisodeConfig
     episode_file: str
     store_url: str
+    footage_url: str = ""  # the s3:// URL the footage was given as, "" for a local path
+    config_dir: Path | None = None  # the series config's folder: relative brand files are found there
 
 
 def load_inputs(footage: str, episode: str | None, store: str | None, config: str | None) -> Inputs:
-    """Read and validate everything the user gave, before any work or any write."""
+    """Read and validate everything the user gave, before any work or any write (no download:
+    footage given as an s3:// URL is fetched later by `fetch_inputs`)."""
     series = load_series(config)
-    path = Path(footage).expanduser()
+    remote = is_remote(footage)
+    path = Path(footage.rstrip("/").rsplit("/", 1)[-1]) if remote else Path(footage).expanduser()
     ep = load_episode(episode) if episode else episode_from_footage(path)
-    return Inputs(path, series, ep, episode or "", store or series.store)
+    config_dir = Path(config or "config/touktouk.toml").expanduser().resolve().parent
+    return Inputs(path, series, ep, episode or "", store or series.store, footage.strip() if remote else "", config_dir)
+
+
+def fetch_inputs(inputs: Inputs, log: Any = None) -> Inputs:
+    """The inputs with s3:// footage downloaded (verified, cached by SHA-256) to a local file."""
+    if not inputs.footage_url:
+        return inputs
+    local = fetch_footage(inputs.footage_url, endpoint_url=inputs.series.endpoint_url or None, log=log)
+    return replace(inputs, footage=local)
 
 
 def validate_picks(inputs: Inputs, duration: float) -> None:
     for n, pick in enumerate(inputs.episode.picks, 1):
-        if pick.start >= duration:
+        if pick.start is not None and pick.start >= duration:
             raise ConfigError(
                 f"{inputs.episode_file}: pick {n} starts at {pick.start:g} s but the footage lasts {duration:.1f} s; "
                 "fix its start timecode."
@@ -97,7 +121,92 @@ def check_store_reachable(store: Store, endpoint_url: str | None) -> None:
     quick.exists(PREFLIGHT_PROBE_KEY)
 
 
+def refuse_other_footage(inputs: Inputs) -> None:
+    """Duplicate slug: refuse, before any upload, footage other than the one this episode's
+    existing manifest was made from (its master would overwrite another interview's)."""
+    store = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
+    mkey = manifest.manifest_key(manifest.episode_prefix(inputs.series, inputs.episode))
+    if not store.exists(mkey):
+        return
+    try:
+        previous = json.loads(store.get_bytes(mkey))
+    except ValueError:
+        return  # not a manifest we can read: the publish replaces it
+    manifest.check_same_footage(
+        previous if isinstance(previous, dict) else None,
+        footage=str(inputs.footage),
+        size=inputs.footage.stat().st_size,
+        sha256=lambda: file_sha256(inputs.footage),
+        manifest_location=store.location(mkey),
+    )
+
+
+TASK_RUNNER_ENV = "TOUKTOUK_TASK_RUNNER"  # "threads" (default) or "dask": who runs the clip renders
+DASK_ADDRESS_ENV = "TOUKTOUK_DASK_ADDRESS"  # tcp://scheduler:8786; empty: a temporary local Dask cluster
+RENDER_WORKERS_ENV = "TOUKTOUK_RENDER_WORKERS"  # clips rendered at once on one machine (default 2)
+
+
+def _render_workers() -> int:
+    raw = os.environ.get(RENDER_WORKERS_ENV, "").strip() or "2"
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{RENDER_WORKERS_ENV}={raw!r} is not a positive whole number; fix or unset it.")
+    return int(raw)
+
+
+def task_runner_from_env() -> TaskRunner[Any]:
+    """The flow's task runner: a thread pool on this machine, or Dask (a scheduler's address in
+    TOUKTOUK_DASK_ADDRESS, else a temporary local cluster) to spread clip renders over machines."""
+    kind = os.environ.get(TASK_RUNNER_ENV, "").strip().lower() or "threads"
+    if kind == "threads":
+        return ThreadPoolTaskRunner(max_workers=_render_workers())
+    if kind == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        address = os.environ.get(DASK_ADDRESS_ENV, "").strip()
+        if address:
+            return DaskTaskRunner(address=address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": _render_workers(), "threads_per_worker": 1})
+    raise ConfigError(f"{TASK_RUNNER_ENV}={kind!r} is not a task runner; use 'threads' or 'dask', or unset it.")
+
+
+def retry_transient(task: Any, task_run: TaskRun, state: State[Any]) -> bool:
+    """Prefect retry condition: retry storage and network failures (connection dropped or refused,
+    timeouts, 5xx, throttling), never user errors (bad config, bad media, missing bucket)."""
+    exc = state.data if isinstance(state.data, BaseException) else state.result(raise_on_failure=False)
+    transient = isinstance(exc, BaseException) and is_transient(exc)
+    if transient:
+        get_run_logger().warning("Transient failure, retrying: %s", exc)
+    return transient
+
+
+TRANSIENT_RETRY_DELAYS: list[float] = [2.0, 10.0]  # seconds before the first and the second retry
+
+
+def _hash_json(parts: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 # --- tasks: thin wrappers, no business logic -------------------------------------------------
+
+
+@task(
+    name="fetch footage",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=TRANSIENT_RETRY_DELAYS,
+    retry_condition_fn=retry_transient,
+)
+def fetch_footage_task(inputs: Inputs) -> Inputs:
+    """Download s3:// footage into the local cache (verified; a cached copy is reused)."""
+    return fetch_inputs(inputs, get_run_logger())
 
 
 @task(name="probe footage", cache_policy=NO_CACHE)
@@ -118,22 +227,33 @@ def extract_audio_task(footage: Path, workdir: Path) -> Path:
     return media.extract_audio(footage, workdir / "audio-16k.wav")
 
 
-@task(name="transcribe", cache_policy=NO_CACHE)
+def transcribe_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str | None:
+    """Cache key of a transcript: the audio's SHA-256, the Whisper settings and the prompt (the
+    transcript cache folder too, so clearing it also clears this cache). A path never enters it."""
+    series: SeriesConfig = parameters["series"]
+    try:
+        audio = file_sha256(Path(parameters["audio"]))
+    except OSError:
+        return None
+    return _hash_json(
+        {
+            "task": "transcribe",
+            "generator": __version__,
+            "audio": audio,
+            "whisper": series.whisper.model_dump(mode="json"),
+            "language": series.language,
+            "prompt": parameters["prompt"],
+            "cache": str(asr.cache_dir()),
+        }
+    )
+
+
+@task(name="transcribe", cache_key_fn=transcribe_cache_key, persist_result=True)
 def transcribe_task(audio: Path, series: SeriesConfig, prompt: str) -> Transcript:
     logger = get_run_logger()
-    t0 = time.monotonic()
-    last = [-10.0]
-
-    def progress(done: float, total: float) -> None:
-        pct = 100 * done / total if total else 100.0
-        if pct - last[0] >= 10 or done >= total:
-            elapsed = time.monotonic() - t0
-            eta = elapsed * (total - done) / done if done > 0 else 0.0
-            logger.info("Transcribing: %3.0f%% (%.0f/%.0f s of audio, ETA %.0f s)", pct, done, total, eta)
-            last[0] = pct
-
+    # progress (percent of the speech, ETA) goes to this run's logger: asr.ProgressLog
     transcript, cached = asr.transcribe(
-        audio, series.whisper, language=series.language, prompt=prompt, on_progress=progress
+        audio, series.whisper, language=series.language, prompt=prompt, on_progress=asr.ProgressLog(logger)
     )
     logger.info(
         "Transcript: %d words%s (%s %s)",
@@ -146,9 +266,17 @@ def transcribe_task(audio: Path, series: SeriesConfig, prompt: str) -> Transcrip
 
 
 def _style(series: SeriesConfig, kind: str) -> captions.CaptionStyle:
-    make = captions.vertical_style if kind == "vertical" else captions.classic_style
-    b = series.brand
-    return make(font_name=b.font, primary=b.primary_colour, highlight=b.highlight_colour)
+    """The caption style of one frame shape ("classic" 16:9, "vertical" 9:16, "square" 1:1) from the config."""
+    b, c = series.brand, series.captions
+    return captions.STYLES[kind](
+        font_name=b.font,
+        primary=b.primary_colour,
+        highlight=b.highlight_colour,
+        fonts_dir=b.fonts_dir,
+        max_cps=c.max_cps,
+        condense=c.condense,
+        emphasis="" if kind == "classic" else c.emphasis_colour,
+    )
 
 
 @task(name="write transcript", cache_policy=NO_CACHE)
@@ -181,16 +309,23 @@ def translate_task(audio: Path, series: SeriesConfig, target: str, workdir: Path
 
 
 @task(name="choose clips", cache_policy=NO_CACHE)
-def choose_clips_task(transcript: Transcript, inputs: Inputs, duration: float) -> list[ClipPlan]:
+def choose_clips_task(
+    transcript: Transcript, inputs: Inputs, duration: float, audio: Path | None = None
+) -> list[ClipPlan]:
+    """Picks and highlights; `audio` (the 16 kHz wav) adds the loudness component. A quote pick
+    that is not in the transcript raises QuoteNotFoundError here, before anything is rendered or stored."""
     ep, settings = inputs.episode, inputs.series.clips
+    min_s, max_s = length_range(settings.min_seconds, settings.max_seconds, (PLATFORMS[p] for p in settings.platforms))
     plans = choose_clips(
         transcript,
-        [PickRequest(p.start, p.end, p.title) for p in ep.picks],
+        [PickRequest(p.start, p.end, p.title, p.quote) for p in ep.picks],
         duration=duration,
         count=settings.auto_clips,
-        min_seconds=settings.min_seconds,
-        max_seconds=settings.max_seconds,
+        min_seconds=min_s,
+        max_seconds=max_s,
         terms=[ep.guest, ep.organisation, ep.cause, *ep.hashtags],
+        energy=energy_profile(energy.rms_per_second(audio)) if audio is not None else None,
+        where=inputs.episode_file or "the episode file",
     )
     logger = get_run_logger()
     for c in plans:
@@ -207,55 +342,340 @@ def choose_clips_task(transcript: Transcript, inputs: Inputs, duration: float) -
 def _outputs_for(
     plan: ClipPlan, platforms: tuple[str, ...], clip_dir: Path
 ) -> list[tuple[list[str], media.OutputSpec]]:
-    """One file per distinct frame size; platforms that share a size share the file."""
+    """One file per distinct frame size over every platform's formats (9:16, 1:1, 16:9);
+    platforms that share a size share the file, encoded to the strictest of their presets."""
     by_size: dict[tuple[int, int], list[str]] = {}
     for pid in platforms:
         p = PLATFORMS[pid]
         if p.min_duration <= plan.duration <= p.max_duration:
-            by_size.setdefault((p.width, p.height), []).append(pid)
-    # Largest first: the render frames the first size and scales the others down from it.
+            for f in p.formats:
+                by_size.setdefault((f.width, f.height), []).append(pid)
     sizes = sorted(by_size, key=lambda s: -s[0] * s[1])
     return [(by_size[s], media.OutputSpec(clip_dir / f"{s[0]}x{s[1]}.mp4", s[0], s[1])) for s in sizes]
 
 
-@task(name="render clip", cache_policy=NO_CACHE)
-def render_clip_task(
+def caption_kind(width: int, height: int) -> str:
+    """The caption style of a frame shape: vertical (9:16), square (1:1) or classic (16:9)."""
+    if height > width:
+        return "vertical"
+    return "square" if height == width else "classic"
+
+
+def _reduced(width: int, height: int) -> tuple[int, int]:
+    g = math.gcd(width, height)
+    return width // g, height // g
+
+
+def render_clip_files(
     plan: ClipPlan,
     info: media.MediaInfo,
     transcript: Transcript,
     series: SeriesConfig,
     workdir: Path,
     karaoke: bool = True,
+    *,
+    keywords: Sequence[str] = (),
+    branding: media.Branding | None = None,
 ) -> RenderedClip:
+    """Render one clip into `workdir` (local files; see `render_clip_task`): captions laid out per
+    frame shape (avoiding shot changes, episode keywords emphasised), the crop following the
+    speaker's face in 9:16 and 1:1, every format from one decode, a cover and review thumbnails."""
+    logger = get_run_logger()
     clip_dir = workdir / "clips" / plan.id
     clip_dir.mkdir(parents=True, exist_ok=True)
-    style = _style(series, "vertical")
+    footage = Path(info.path)
     words = transcript.words_between(plan.start, plan.end)
-    events = captions.layout_clip(words, style, plan.start, plan.end)
-    files = captions.write_captions(events, style, clip_dir, "captions", karaoke=karaoke)
+    cuts = scenes.scene_cuts(footage, plan.start, plan.end) if info.has_video else []
     videos = _outputs_for(plan, series.clips.platforms, clip_dir)
+    # The clip's main caption files (SRT, VTT, ASS) are the 9:16 ones; other shapes get their own ASS.
+    style = _style(series, "vertical")
+    events = captions.layout_clip(words, style, plan.start, plan.end, cuts=cuts)
+    files = captions.write_captions(events, style, clip_dir, "captions", karaoke=karaoke, keywords=keywords)
+    for line in captions.emoji_warnings(events, style):
+        logger.warning("Clip %s: %s", plan.id, line)
     if not videos:
-        get_run_logger().warning("Clip %s (%.1f s) fits no selected platform's duration range.", plan.id, plan.duration)
+        logger.warning("Clip %s (%.1f s) fits no selected platform's duration range.", plan.id, plan.duration)
         return RenderedClip(plan, [], files)
-    t0 = time.monotonic()
+    ass_by_kind = {"vertical": files["ass"]}
     r = series.render
-    media.render_clip(
-        info,
-        plan.start,
-        plan.end,
-        [spec for _, spec in videos],
-        subtitles=files["ass"],
-        fonts_dir=series.brand.fonts_dir,
-        encode=media.EncodeSettings(preset=r.preset, crf=r.crf, audio_bitrate=r.audio_bitrate),
-    )
-    get_run_logger().info(
+    samples: list[reframe.FaceSample] | None = None
+    specs = []
+    for pids, spec in videos:
+        kind = caption_kind(spec.width, spec.height)
+        if kind not in ass_by_kind:
+            kstyle = _style(series, kind)
+            kevents = captions.layout_clip(words, kstyle, plan.start, plan.end, cuts=cuts)
+            kfiles = captions.write_captions(
+                kevents, kstyle, clip_dir / kind, "captions", karaoke=karaoke, keywords=keywords
+            )
+            ass_by_kind[kind] = kfiles["ass"]
+        crop_x = None
+        if r.reframe and info.has_video and _reduced(spec.width, spec.height) != _reduced(info.width, info.height):
+            if samples is None:
+                samples = reframe.detect_faces(footage, plan.start, plan.end, cuts=cuts)
+            crop = reframe.plan_crop(
+                samples, cuts, info.width, info.height, _reduced(spec.width, spec.height),
+                clip_start=plan.start, clip_end=plan.end,
+            )  # fmt: skip
+            crop_x = crop.x_expr()
+        preset = shared_preset([PLATFORMS[p].encode for p in pids])
+        encode = media.encode_settings(preset, x264_preset=r.preset, crf=r.crf)
+        specs.append(replace(spec, subtitles=ass_by_kind[kind], crop_x=crop_x, encode=encode))
+    t0 = time.monotonic()
+    media.render_clip(info, plan.start, plan.end, specs, fonts_dir=series.brand.fonts_dir, branding=branding)
+    if samples is not None:
+        logger.info(
+            "Clip %s: crop follows the speaker (%d of %d sampled frames with a face, %d shot change(s))",
+            plan.id, sum(1 for s in samples if s.speaker is not None), len(samples), len(cuts),
+        )  # fmt: skip
+    extras: dict[str, Path] = {}
+    if r.covers:
+        cover = clip_dir / "cover.jpg"
+        b = series.brand
+        media.make_cover(
+            info, cover, title=plan.title or describe.hook_from(plan.text), around=_cover_time(plan, words),
+            font=b.font, fonts_dir=b.fonts_dir, text_colour=b.primary_colour, accent_colour=b.highlight_colour,
+        )  # fmt: skip
+        extras["cover"] = cover
+    main = specs[0].path
+    for i, at in enumerate(review.thumbnail_times(0.0, plan.duration, r.thumbnails), start=1):
+        thumb = clip_dir / "thumbs" / f"{i:02d}.jpg"
+        media.thumbnail(main, at, thumb, width=240)
+        extras[f"thumb{i:02d}"] = thumb
+    logger.info(
         "Rendered clip %s (%.1f s) into %s in %.1f s",
         plan.id,
         plan.duration,
-        ", ".join(f"{s.width}x{s.height}" for _, s in videos),
+        ", ".join(f"{s.width}x{s.height}" for s in specs),
         time.monotonic() - t0,
     )
-    return RenderedClip(plan, videos, files)
+    return RenderedClip(plan, [(pids, spec) for (pids, _), spec in zip(videos, specs, strict=True)], files, extras)
+
+
+def _cover_time(plan: ClipPlan, words: Sequence[Word]) -> float:
+    """Where to look for the cover frame: the middle of the clip's first sentence (the hook)."""
+    first = [w for w in words if w.start >= plan.start]
+    end = next((i for i, w in enumerate(first) if w.text.rstrip().endswith((".", "!", "?", "…"))), len(first) - 1)
+    if not first:
+        return (plan.start + plan.end) / 2
+    return (first[0].start + first[max(0, end)].end) / 2
+
+
+@dataclass(frozen=True)
+class StoredVideo:
+    """One rendered video file, already in the store."""
+
+    platforms: tuple[str, ...]
+    width: int
+    height: int
+    duration: float  # measured on the rendered file
+    obj: StoredObject
+
+
+@dataclass
+class StoredClip:
+    """A clip whose files a render task has put in the store: storage keys, never local paths,
+    so it can come from another machine or from the task cache."""
+
+    plan: ClipPlan
+    videos: list[StoredVideo]
+    captions: dict[str, StoredObject]
+    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extras: dict[str, StoredObject] = field(default_factory=dict)
+
+    def objects(self) -> list[StoredObject]:
+        return [v.obj for v in self.videos] + list(self.captions.values()) + list(self.extras.values())
+
+
+AnyClip = RenderedClip | StoredClip
+
+
+def clip_platforms(clip: AnyClip) -> list[list[str]]:
+    """The platforms of each video of a clip, largest frame first."""
+    if isinstance(clip, StoredClip):
+        return [list(v.platforms) for v in clip.videos]
+    return [platforms for platforms, _ in clip.videos]
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """What every render task of one run shares; it holds no local path the task relies on."""
+
+    store_url: str
+    endpoint_url: str | None
+    prefix: str  # the episode's key prefix
+    episode_id: str
+    master: StoredObject  # the footage, stored before the renders
+    footage_hint: str  # the footage on the flow's machine: used only where it exists with the master's size
+    info: media.MediaInfo
+    transcript: Transcript
+    series: SeriesConfig
+    karaoke: bool = True
+    keywords: tuple[str, ...] = ()  # episode vocabulary, emphasised in the 9:16 and 1:1 captions
+    config_dir: Path | None = None  # where relative brand files (logo, bumpers) are found
+
+
+def _video_metadata(episode_id: str, clip_id: str, platforms: Sequence[str], inputs_sha256: str) -> dict[str, str]:
+    return {"episode": episode_id, "clip": clip_id, "platform": ",".join(platforms), INPUTS_META: inputs_sha256}
+
+
+def _log_put(logger: Any, obj: StoredObject) -> StoredObject:
+    if obj.uploaded:
+        logger.info("Stored %s (%d bytes)", obj.key, obj.bytes)
+    else:
+        logger.info("Unchanged %s (%d bytes already in the store)", obj.key, obj.bytes)
+    return obj
+
+
+def local_master(store: Store, job: RenderJob, logger: Any) -> Path:
+    """The footage for a render task: the flow's own file when this machine has it, else the
+    stored master (downloaded once into the verified footage cache, or read from a folder store)."""
+    hint = Path(job.footage_hint) if job.footage_hint else None
+    if hint is not None and hint.is_file() and hint.stat().st_size == job.master.bytes:
+        return hint
+    if isinstance(store, S3Store):
+        return fetch_footage(store.location(job.master.key), endpoint_url=job.endpoint_url, log=logger)
+    return Path(store.location(job.master.key))
+
+
+def store_rendered_clip(store: Store, job: RenderJob, clip: RenderedClip, logger: Any) -> StoredClip:
+    """Put a clip's videos and captions at their deterministic keys (identical objects are not
+    sent again) and return what is stored; the manifest is written later, by the publish step."""
+    videos = []
+    for platforms, spec in clip.videos:
+        key = manifest.clip_video_key(job.prefix, clip.plan.id, spec.width, spec.height)
+        inputs_sha = _render_inputs_sha256(job.master.sha256, job.info, clip, spec, job.series)
+        meta = _video_metadata(job.episode_id, clip.plan.id, platforms, inputs_sha)
+        obj = _log_put(logger, store.put_file(key, spec.path, guess_content_type(key), meta))
+        measured = media.probe(spec.path)
+        videos.append(StoredVideo(tuple(platforms), spec.width, spec.height, round(measured.duration, 3), obj))
+    ckeys = manifest.clip_caption_keys(job.prefix, clip.plan.id)
+    tags = {"episode": job.episode_id, "clip": clip.plan.id}
+    captions_stored = {
+        fmt: _log_put(logger, store.put_file(ckeys[fmt], path, guess_content_type(ckeys[fmt]), tags))
+        for fmt, path in clip.caption_files.items()
+    }
+    extra_keys = clip_extra_keys(job.prefix, clip.plan.id, clip.extras)
+    extras = {
+        name: _log_put(logger, store.put_file(extra_keys[name], path, guess_content_type(extra_keys[name]), tags))
+        for name, path in clip.extras.items()
+    }
+    return StoredClip(clip.plan, videos, captions_stored, extras=extras)
+
+
+def clip_extra_keys(prefix: str, clip_id: str, extras: Mapping[str, Any]) -> dict[str, str]:
+    """Storage keys of a clip's images: its cover and the review page's thumbnail strip."""
+    thumbs = sorted(k for k in extras if k.startswith("thumb"))
+    keys = dict(zip(thumbs, review.thumbnail_keys(prefix, clip_id, len(thumbs)), strict=True))
+    if "cover" in extras:
+        keys["cover"] = manifest.clip_cover_key(prefix, clip_id)
+    return keys
+
+
+def render_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str | None:
+    """Cache key of a rendered clip: the master's SHA-256, the clip's window and words, the
+    render, brand and platform settings, and where it is stored. No local path enters it."""
+    plan: ClipPlan = parameters["plan"]
+    job: RenderJob = parameters["job"]
+    words = job.transcript.words_between(plan.start, plan.end)
+    return _hash_json(
+        {
+            "task": "render clip",
+            "generator": __version__,
+            "store": job.store_url,
+            "prefix": job.prefix,
+            "episode": job.episode_id,
+            "master": job.master.sha256,
+            "plan": asdict(plan),
+            "words": [asdict(w) for w in words],
+            "karaoke": job.karaoke,
+            "render": _render_settings(job.series),
+            "brand": job.series.brand.model_dump(mode="json"),
+            "platforms": list(job.series.clips.platforms),
+            "info": asdict(replace(job.info, path="")),
+        }
+    )
+
+
+@task(
+    name="render clip",
+    cache_key_fn=render_cache_key,
+    persist_result=True,
+    retries=2,
+    retry_delay_seconds=TRANSIENT_RETRY_DELAYS,
+    retry_condition_fn=retry_transient,
+)
+def render_clip_task(plan: ClipPlan, job: RenderJob) -> StoredClip:
+    """Render one clip on whichever machine runs this task, in a folder of its own, and store
+    its files; returns storage keys only (see `StoredClip`)."""
+    logger = get_run_logger()
+    store = open_store(job.store_url, endpoint_url=job.endpoint_url)
+    footage = local_master(store, job, logger)
+    workdir = Path(tempfile.mkdtemp(prefix=f"touktouk-{plan.id}-"))
+    try:
+        info = replace(job.info, path=str(footage))
+        rendered = render_clip_files(
+            plan, info, job.transcript, job.series, workdir, job.karaoke,
+            keywords=job.keywords, branding=media.branding_from(job.series.brand, job.config_dir),
+        )  # fmt: skip
+        return store_rendered_clip(store, job, rendered, logger)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _in_store(store: Store, obj: StoredObject) -> bool:
+    found = store.stat(obj.key)
+    return found is not None and found.bytes == obj.bytes and found.sha256 == obj.sha256
+
+
+def render_clips(plans: Sequence[ClipPlan], job: RenderJob) -> list[StoredClip]:
+    """Fan the renders out with `.map` on the flow's task runner (threads, or Dask workers on
+    other machines). A render taken from the task cache is used only while its files are still
+    in the store; otherwise it is rendered again."""
+    if not plans:
+        return []
+    logger = get_run_logger()
+    futures = render_clip_task.map(list(plans), job=unmapped(job))
+    store: Store | None = None
+    clips = []
+    for plan, future in zip(plans, futures, strict=True):
+        clip = future.result()
+        if future.state.name == "Cached":
+            store = store or open_store(job.store_url, endpoint_url=job.endpoint_url)
+            if all(_in_store(store, o) for o in clip.objects()):
+                logger.info("Clip %s: render inputs unchanged, taken from the task cache (no render)", plan.id)
+                clip = _nothing_sent(clip)
+            else:
+                logger.info("Clip %s: the cached render's files are no longer in the store; rendering again", plan.id)
+                clip = render_clip_task.with_options(refresh_cache=True)(plan, job)
+        clips.append(clip)
+    return clips
+
+
+def _nothing_sent(clip: StoredClip) -> StoredClip:
+    """A cached clip as this run saw it: every object already stored, none sent."""
+    return StoredClip(
+        clip.plan,
+        [replace(v, obj=replace(v.obj, uploaded=False)) for v in clip.videos],
+        {fmt: replace(o, uploaded=False) for fmt, o in clip.captions.items()},
+        clip.metadata,
+        {name: replace(o, uploaded=False) for name, o in clip.extras.items()},
+    )
+
+
+@task(
+    name="store footage",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=TRANSIENT_RETRY_DELAYS,
+    retry_condition_fn=retry_transient,
+)
+def store_master_task(inputs: Inputs) -> StoredObject:
+    """Put the footage in the store first, so that render tasks on any machine can read it."""
+    store = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
+    key = manifest.master_key(manifest.episode_prefix(inputs.series, inputs.episode), inputs.footage.suffix)
+    obj = store.put_file(key, inputs.footage, guess_content_type(key), {"episode": inputs.episode.episode_id})
+    return _log_put(get_run_logger(), obj)
 
 
 def _fields(inputs: Inputs, hook: str) -> dict[str, str]:
@@ -283,21 +703,29 @@ def _template(series: SeriesConfig, platform: str) -> describe.Template:
 
 
 @task(name="describe", cache_policy=NO_CACHE)
-def describe_task(clips: list[RenderedClip], inputs: Inputs) -> dict[str, Any]:
-    """Per-clip, per-platform metadata; returns the episode-level (YouTube master) metadata."""
+def describe_task(clips: Sequence[AnyClip], inputs: Inputs, transcript: Transcript | None = None) -> dict[str, Any]:
+    """Per-clip, per-platform metadata; returns the episode-level (YouTube master) metadata, whose
+    description carries the chapters found in the transcript."""
     tags = list(inputs.episode.hashtags)
     for clip in clips:
         hook = clip.plan.title or describe.hook_from(clip.plan.text)
-        for platforms, _ in clip.videos:
+        for platforms in clip_platforms(clip):
             for pid in platforms:
                 clip.metadata[pid] = describe.describe(
                     PLATFORMS[pid], _fields(inputs, hook), tags, _template(inputs.series, pid)
                 )
     yt = PLATFORMS["youtube"]
-    return {
-        "youtube": describe.describe(
-            yt, _fields(inputs, inputs.episode.title), tags, describe.DEFAULT_TEMPLATES["youtube"]
+    fields = _fields(inputs, inputs.episode.title)
+    master_meta = describe.describe(yt, fields, tags, _template(inputs.series, "youtube"))
+    found = chapters.find_chapters(transcript) if transcript is not None else chapters.Chapters((), "no transcript")
+    if found:
+        master_meta["text"] = describe.with_chapters(
+            str(master_meta["text"]), found.items, limit=yt.text_limit, unit=yt.text_unit
         )
+    get_run_logger().info("Chapters: %d (%s)", len(found.items), found.note)
+    return {
+        "youtube": master_meta,
+        "chapters": [{"start": c.start, "title": c.title} for c in found.items],
     }
 
 
@@ -325,7 +753,7 @@ def _render_inputs_sha256(
 ) -> str:
     """Hash of everything a clip render depends on. x264 output changes with the thread count
     (so with the machine), so a re-render on another machine is recognised by its inputs."""
-    ass = clip.caption_files.get("ass")
+    ass = spec.subtitles or clip.caption_files.get("ass")
     parts = {
         "generator": __version__,
         "master": master_sha256,
@@ -335,10 +763,22 @@ def _render_inputs_sha256(
         "size": [spec.width, spec.height],
         "subtitles": hashlib.sha256(ass.read_bytes()).hexdigest() if ass else "",
         "render": _render_settings(series),
+        "crop": spec.crop_x or "",
+        "encode": asdict(spec.encode) if spec.encode else {},
+        "brand": series.brand.model_dump(mode="json"),
         "fps": info.fps,
         "has_video": info.has_video,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _outputs_entries(videos: Sequence[tuple[Sequence[str], str, int, int, float]]) -> list[dict[str, Any]]:
+    """Manifest `outputs` rows: one per platform of each (platforms, key, width, height, duration)."""
+    return [
+        {"platform": p, "key": key, "width": width, "height": height, "duration": round(duration, 3)}
+        for platforms, key, width, height, duration in videos
+        for p in platforms
+    ]
 
 
 def _render_settings(series: SeriesConfig) -> dict[str, Any]:
@@ -350,15 +790,21 @@ def publish_outputs(
     info: media.MediaInfo,
     transcript: Transcript,
     transcript_files: dict[str, Path],
-    clips: list[RenderedClip],
+    clips: Sequence[AnyClip],
     episode_metadata: dict[str, Any],
     *,
     logger: Any,
     links_expire_in: int | None = None,
+    master: StoredObject | None = None,
+    youtube_master: StoredObject | None = None,
 ) -> str:
     """Store every file, then links.json, then the manifest last: a reader never sees a
     half-published episode. Objects the store already holds identically are not sent again, and
-    an unchanged re-run keeps the manifest byte-identical, so it uploads nothing."""
+    an unchanged re-run keeps the manifest byte-identical, so it uploads nothing.
+
+    Objects stored earlier by other tasks (`master`, the files of a `StoredClip`) are checked in
+    the store (size and SHA-256) and listed, never trusted blindly.
+    """
     store: Store = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
     expires_in = links_expire_in or _links_expiry()
     prefix = manifest.episode_prefix(inputs.series, inputs.episode)
@@ -385,32 +831,52 @@ def publish_outputs(
     def read(key: str) -> bytes | None:
         return store.get_bytes(key) if store.exists(key) else None
 
-    master = manifest.master_key(prefix, inputs.footage.suffix)
-    master_obj = put(master, inputs.footage)
-    tkeys = manifest.transcript_keys(prefix, sorted({k.split(".")[0] for k in transcript_files if "." in k}))
-    for fmt, path in transcript_files.items():
-        put(tkeys[fmt], path)
-    clip_entries = []
-    for clip in clips:
-        outputs = []
+    def adopt(obj: StoredObject) -> StoredObject:
+        """An object another task stored: verified here, then listed like the others."""
+        if not _in_store(store, obj):
+            raise StoreError(
+                f"{store.location(obj.key)} changed or disappeared after its task stored it; "
+                "publish again (a re-run stores it anew)"
+            )
+        objects.append(obj)
+        if obj.uploaded:
+            sent[0] += 1
+            sent[1] += obj.bytes
+        logger.info("Verified %s (%d bytes, stored by an earlier task)", obj.key, obj.bytes)
+        return obj
+
+    def clip_files(clip: AnyClip) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str]]:
+        """The manifest outputs, caption keys and image keys of a clip, its files stored or verified."""
+        ckeys = manifest.clip_caption_keys(prefix, clip.plan.id)
+        ekeys = clip_extra_keys(prefix, clip.plan.id, clip.extras)
+        if isinstance(clip, StoredClip):
+            for obj in clip.objects():
+                adopt(obj)
+            sizes = [(v.platforms, v.obj.key, v.width, v.height, v.duration) for v in clip.videos]
+            return _outputs_entries(sizes), ckeys, ekeys
+        found = []
         for platforms, spec in clip.videos:
             key = manifest.clip_video_key(prefix, clip.plan.id, spec.width, spec.height)
             inputs_sha = _render_inputs_sha256(master_obj.sha256, info, clip, spec, inputs.series)
             put(key, spec.path, {"clip": clip.plan.id, "platform": ",".join(platforms), INPUTS_META: inputs_sha})
-            measured = media.probe(spec.path)
-            outputs += [
-                {
-                    "platform": p,
-                    "key": key,
-                    "width": spec.width,
-                    "height": spec.height,
-                    "duration": round(measured.duration, 3),
-                }
-                for p in platforms
-            ]
-        ckeys = manifest.clip_caption_keys(prefix, clip.plan.id)
+            found.append((tuple(platforms), key, spec.width, spec.height, media.probe(spec.path).duration))
         for fmt, path in clip.caption_files.items():
             put(ckeys[fmt], path, {"clip": clip.plan.id})
+        for name, path in clip.extras.items():
+            put(ekeys[name], path, {"clip": clip.plan.id})
+        return _outputs_entries(found), ckeys, ekeys
+
+    master_key = manifest.master_key(prefix, inputs.footage.suffix)
+    master_obj = adopt(master) if master is not None and master.key == master_key else put(master_key, inputs.footage)
+    tkeys = manifest.transcript_keys(prefix, sorted({k.split(".")[0] for k in transcript_files if "." in k}))
+    for fmt, path in transcript_files.items():
+        put(tkeys[fmt], path)
+    youtube = adopt(youtube_master) if youtube_master is not None else None
+    clip_entries = []
+    thumbnails: dict[str, list[str]] = {}
+    for clip in clips:
+        outputs, ckeys, ekeys = clip_files(clip)
+        thumbnails[clip.plan.id] = [ekeys[k] for k in sorted(ekeys) if k.startswith("thumb")]
         meta_key = manifest.clip_metadata_key(prefix, clip.plan.id)
         put_json(meta_key, clip.metadata, {"clip": clip.plan.id, "platform": ",".join(clip.metadata)})
         p = clip.plan
@@ -430,25 +896,49 @@ def publish_outputs(
                 "captions": ckeys,
                 "metadata_key": meta_key,
                 "metadata": clip.metadata,
+                "cover": ekeys.get("cover", ""),
+                "thumbnails": thumbnails[clip.plan.id],
             }
         )
-    data = manifest.build_manifest(
-        series=inputs.series,
-        episode=inputs.episode,
-        source={
-            "key": master,
-            "duration": round(info.duration, 3),
-            "format": info.format_name,
-            "width": info.width,
-            "height": info.height,
-            "fps": round(info.fps, 3),
-            "audio_channels": info.audio_channels,
-        },
-        transcript={**tkeys, "backend": transcript.backend, "model": transcript.model, "words": len(transcript.words)},
-        clips=clip_entries,
-        metadata=episode_metadata,
-        objects=objects,
+
+    def document(listed: Sequence[StoredObject]) -> dict[str, Any]:
+        return manifest.build_manifest(
+            series=inputs.series,
+            episode=inputs.episode,
+            source={
+                "key": master_key,
+                "duration": round(info.duration, 3),
+                "format": info.format_name,
+                "width": info.width,
+                "height": info.height,
+                "fps": round(info.fps, 3),
+                "audio_channels": info.audio_channels,
+            },
+            transcript={
+                **tkeys,
+                "backend": transcript.backend,
+                "model": transcript.model,
+                "words": len(transcript.words),
+            },
+            clips=clip_entries,
+            metadata=episode_metadata,
+            youtube_master=(
+                {"key": youtube.key, "width": media.MASTER_WIDTH, "height": media.MASTER_HEIGHT, **tkeys}
+                if youtube is not None
+                else None
+            ),
+            review=review.review_key(prefix),
+            objects=listed,
+        )
+
+    # The review page shows the manifest's content (not its date, so an unchanged re-run keeps it
+    # byte-identical); it is stored before the manifest, which lists it.
+    rkey = review.review_key(prefix)
+    page = review.build_review_html(
+        {k: v for k, v in document(objects).items() if k != "generated_at"}, thumbnails=thumbnails, page_key=rkey
     )
+    record(store.put_bytes(rkey, page, "text/html; charset=utf-8", tags))
+    data = document(objects)
     mkey = manifest.manifest_key(prefix)
     lkey = manifest.links_key(prefix)
     linked = list(dict.fromkeys([*(o.key for o in objects), mkey]))
@@ -477,17 +967,93 @@ def publish_outputs(
     return location
 
 
-@task(name="publish", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+@task(
+    name="publish",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=TRANSIENT_RETRY_DELAYS,
+    retry_condition_fn=retry_transient,
+)
 def publish_task(
     inputs: Inputs,
     info: media.MediaInfo,
     transcript: Transcript,
     transcript_files: dict[str, Path],
-    clips: list[RenderedClip],
+    clips: Sequence[AnyClip],
     episode_metadata: dict[str, Any],
+    master: StoredObject | None = None,
+    youtube_master: StoredObject | None = None,
 ) -> str:
     """Upload every file, then the manifest last (see `publish_outputs`)."""
-    return publish_outputs(inputs, info, transcript, transcript_files, clips, episode_metadata, logger=get_run_logger())
+    return publish_outputs(
+        inputs,
+        info,
+        transcript,
+        transcript_files,
+        clips,
+        episode_metadata,
+        logger=get_run_logger(),
+        master=master,
+        youtube_master=youtube_master,
+    )
+
+
+def youtube_master_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str | None:
+    """The master's render depends on the footage's SHA-256, the brand and the encode settings."""
+    job: RenderJob = parameters["job"]
+    return _hash_json(
+        {
+            "task": "youtube master",
+            "generator": __version__,
+            "store": job.store_url,
+            "prefix": job.prefix,
+            "master": job.master.sha256,
+            "render": _render_settings(job.series),
+            "brand": job.series.brand.model_dump(mode="json"),
+        }
+    )
+
+
+@task(
+    name="youtube master",
+    cache_key_fn=youtube_master_cache_key,
+    persist_result=True,
+    retries=2,
+    retry_delay_seconds=TRANSIENT_RETRY_DELAYS,
+    retry_condition_fn=retry_transient,
+)
+def youtube_master_task(job: RenderJob) -> StoredObject:
+    """The whole episode as a YouTube-ready 1920x1080 master (H.264/AAC, loudness-normalised in two
+    passes), stored at its key; its SRT/VTT sidecars are the transcript's caption files."""
+    logger = get_run_logger()
+    store = open_store(job.store_url, endpoint_url=job.endpoint_url)
+    footage = local_master(store, job, logger)
+    workdir = Path(tempfile.mkdtemp(prefix="touktouk-master-"))
+    try:
+        out = workdir / "youtube.mp4"
+        info = replace(job.info, path=str(footage))
+        encode = media.encode_settings(YOUTUBE_MASTER, x264_preset=job.series.render.preset, crf=job.series.render.crf)
+        t0 = time.monotonic()
+        media.render_master(info, out, encode=encode, branding=media.branding_from(job.series.brand, job.config_dir))
+        logger.info("Rendered the YouTube master (%.0f s of footage) in %.1f s", info.duration, time.monotonic() - t0)
+        key = manifest.youtube_master_key(job.prefix)
+        meta = {"episode": job.episode_id, "platform": "youtube"}
+        return _log_put(logger, store.put_file(key, out, guess_content_type(key), meta))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def youtube_master(job: RenderJob) -> StoredObject:
+    """The master from the task cache while its file is still in the store, else rendered."""
+    obj = youtube_master_task(job, return_state=True)
+    result: StoredObject = obj.result()
+    if obj.name == "Cached":
+        store = open_store(job.store_url, endpoint_url=job.endpoint_url)
+        if _in_store(store, result):
+            get_run_logger().info("YouTube master: inputs unchanged, taken from the task cache (no render)")
+            return replace(result, uploaded=False)
+        result = youtube_master_task.with_options(refresh_cache=True)(job)
+    return result
 
 
 ClipPlatform = Literal["youtube_shorts", "tiktok", "instagram_reels", "linkedin", "x"]
@@ -515,7 +1081,7 @@ def with_overrides(inputs: Inputs, platforms: Sequence[str] | None, auto_clips: 
     return replace(inputs, series=series)
 
 
-def run_report(inputs: Inputs, info: media.MediaInfo, clips: list[RenderedClip], location: str, seconds: float) -> None:
+def run_report(inputs: Inputs, info: media.MediaInfo, clips: Sequence[AnyClip], location: str, seconds: float) -> None:
     """Artifacts shown on the flow run page: a markdown summary and a table of clips with scores."""
     ep = inputs.episode
     link = location if "://" in location else Path(location).resolve().as_uri()
@@ -526,6 +1092,7 @@ def run_report(inputs: Inputs, info: media.MediaInfo, clips: list[RenderedClip],
         f"- Run time: {seconds:.0f} s",
         f"- Clips: {len(clips)} ({sum(c.plan.duration for c in clips):.1f} s in all)",
         f"- Manifest: [{location}]({link})",
+        f"- Review page: [{location.rsplit('/', 1)[0]}/review.html]({link.rsplit('/', 1)[0]}/review.html)",
         "",
         "| clip | start | end | duration | source | score | title |",
         "|---|---|---|---|---|---|---|",
@@ -545,7 +1112,7 @@ def run_report(inputs: Inputs, info: media.MediaInfo, clips: list[RenderedClip],
                 "duration": round(p.duration, 2),
                 "source": p.source,
                 "score": round(p.score, 3),
-                "platforms": ", ".join(pid for platforms, _ in c.videos for pid in platforms),
+                "platforms": ", ".join(pid for platforms in clip_platforms(c) for pid in platforms),
                 "reason": p.reason,
             }
         )
@@ -554,7 +1121,7 @@ def run_report(inputs: Inputs, info: media.MediaInfo, clips: list[RenderedClip],
     create_table_artifact(rows, key=f"{key}-clips", description=f"Clips of {ep.episode_id} with their scores")
 
 
-@flow(name="publish-episode", log_prints=True)
+@flow(name="publish-episode", log_prints=True, task_runner=task_runner_from_env())
 def publish_episode(
     footage: str,
     episode: str | None = None,
@@ -564,11 +1131,13 @@ def publish_episode(
     auto_clips: Annotated[int, Field(ge=0, le=20)] | None = None,
     caption_style: CaptionStyleName = "karaoke",
     translate: Literal["en"] | None = None,
+    replace: bool = False,
 ) -> str:
     """Publish one episode: transcript, subtitled clips and metadata into the store.
 
     Args:
-        footage: path to the episode footage on the worker's machine (relative to the project folder).
+        footage: path to the episode footage on the worker's machine (relative to the project folder), or an
+            s3://bucket/key URL (downloaded once, checksum verified, into the worker's footage cache).
         episode: episode slug (config/episodes/SLUG.toml) or path to an episode file; empty: named after the footage.
         store: folder, file:// URL or s3://bucket/prefix; default from the series config.
         config: path to the series config (default config/touktouk.toml).
@@ -576,12 +1145,17 @@ def publish_episode(
         auto_clips: number of automatic clips besides the producer picks; empty: the series config's number.
         caption_style: karaoke (word-by-word highlight) or plain captions burned into the clips.
         translate: "en" also publishes English SRT/VTT of the episode (Whisper's translate task).
+        replace: publish this footage even though the episode was published from other footage.
     """
     started = time.monotonic()
     inputs = load_inputs(footage, resolve_episode(episode, config), store, config)
     inputs = with_overrides(inputs, platforms, auto_clips)
+    if inputs.footage_url:
+        inputs = fetch_footage_task(inputs)
     info = probe_task(inputs.footage)
     validate_picks(inputs, info.duration)
+    if not replace:
+        refuse_other_footage(inputs)
     workdir = Path(tempfile.mkdtemp(prefix="touktouk-"))
     try:
         audio = extract_audio_task(inputs.footage, workdir)
@@ -592,11 +1166,26 @@ def publish_episode(
         transcript_files = write_transcript_task(transcript, inputs.series, workdir)
         if translate:
             transcript_files |= translate_task(audio, inputs.series, translate, workdir)
-        plans = choose_clips_task(transcript, inputs, info.duration)
-        karaoke = caption_style == "karaoke"
-        clips = [render_clip_task(p, info, transcript, inputs.series, workdir, karaoke) for p in plans]
-        episode_metadata = describe_task(clips, inputs)
-        location = publish_task(inputs, info, transcript, transcript_files, clips, episode_metadata)
+        plans = choose_clips_task(transcript, inputs, info.duration, audio)
+        master = store_master_task(inputs)
+        job = RenderJob(
+            store_url=inputs.store_url,
+            endpoint_url=inputs.series.endpoint_url or None,
+            prefix=manifest.episode_prefix(inputs.series, inputs.episode),
+            episode_id=inputs.episode.episode_id,
+            master=master,
+            footage_hint=str(inputs.footage.resolve()),
+            info=info,
+            transcript=transcript,
+            series=inputs.series,
+            karaoke=caption_style == "karaoke",
+            keywords=tuple(k for k in (ep.guest, ep.organisation, ep.cause, *ep.hashtags) if k),
+            config_dir=inputs.config_dir,
+        )
+        clips = render_clips(plans, job)
+        yt_master = youtube_master(job) if inputs.series.render.youtube_master else None
+        episode_metadata = describe_task(clips, inputs, transcript)
+        location = publish_task(inputs, info, transcript, transcript_files, clips, episode_metadata, master, yt_master)
         run_report(inputs, info, clips, location, time.monotonic() - started)
         return location
     finally:
@@ -604,12 +1193,17 @@ def publish_episode(
 
 
 def preflight(
-    footage: str, episode: str | None, store: str | None, config: str | None
+    footage: str, episode: str | None, store: str | None, config: str | None, *, replace: bool = False
 ) -> tuple[Inputs, media.MediaInfo]:
     """Everything that can be checked before the flow starts (used by the CLI for clean errors)."""
     inputs = load_inputs(footage, episode, store, config)
+    endpoint = inputs.series.endpoint_url or None
+    if inputs.footage_url:  # footage by URL: check the store first, then download (cached for the flow)
+        check_store_reachable(open_store(inputs.store_url, endpoint_url=endpoint), endpoint)
+        inputs = fetch_inputs(inputs)
     info = media.probe(inputs.footage)
     validate_picks(inputs, info.duration)
-    endpoint = inputs.series.endpoint_url or None
     check_store_reachable(open_store(inputs.store_url, endpoint_url=endpoint), endpoint)
+    if not replace:
+        refuse_other_footage(inputs)
     return inputs, info

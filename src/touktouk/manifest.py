@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from touktouk import __version__
 from touktouk.config import EpisodeConfig, SeriesConfig
+from touktouk.errors import ConfigError
 from touktouk.storage import Store, StoredObject, StoreError
 
 SCHEMA = "touktouk.manifest/1"
@@ -49,6 +50,15 @@ def clip_caption_keys(prefix: str, clip_id: str) -> dict[str, str]:
     return {fmt: f"{prefix}/clips/{clip_id}/captions.{fmt}" for fmt in ("srt", "vtt", "ass")}
 
 
+def clip_cover_key(prefix: str, clip_id: str) -> str:
+    return f"{prefix}/clips/{clip_id}/cover.jpg"
+
+
+def youtube_master_key(prefix: str) -> str:
+    """The YouTube-ready master of the whole episode (16:9, loudness-normalised)."""
+    return f"{prefix}/master/youtube-1920x1080.mp4"
+
+
 def clip_metadata_key(prefix: str, clip_id: str) -> str:
     return f"{prefix}/clips/{clip_id}/metadata.json"
 
@@ -71,7 +81,14 @@ def build_manifest(
     metadata: Mapping[str, Any],
     objects: Sequence[StoredObject],
     now: datetime | None = None,
+    youtube_master: Mapping[str, Any] | None = None,
+    review: str = "",
 ) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if youtube_master is not None:
+        extra["youtube_master"] = dict(youtube_master)
+    if review:
+        extra["review"] = review
     return {
         "schema": SCHEMA,
         "generator": f"touktouk {__version__}",
@@ -94,6 +111,7 @@ def build_manifest(
         "transcript": dict(transcript),
         "clips": [dict(c) for c in clips],
         "metadata": dict(metadata),
+        **extra,
         "objects": [
             {"key": o.key, "bytes": o.bytes, "sha256": o.sha256, "content_type": o.content_type} for o in objects
         ],
@@ -172,6 +190,105 @@ def unreferenced_keys(keys: Iterable[str], manifests: Mapping[str, Mapping[str, 
     for mkey, data in manifests.items():
         referenced |= referenced_keys(mkey, data)
     return sorted(k for k in keys if _EPISODE_PREFIX.match(k) and k not in referenced)
+
+
+# --- gc age guard ------------------------------------------------------------------------------
+
+# A publish writes its objects over minutes to hours and its manifest last: until then its
+# objects look unreferenced, so gc only deletes what is older than any publish can take
+# (`touktouk gc --older-than`, 24h by default).
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_age(text: str) -> timedelta:
+    """'90s', '30m', '24h', '7d' (or a bare number of hours, '0' included) as a timedelta."""
+    match = _AGE.match(text.lower())
+    if match is None:
+        raise ValueError(f"{text!r} is not an age; write a number with s, m, h or d, e.g. 24h or 7d")
+    number, unit = float(match.group(1)), match.group(2) or "h"
+    return timedelta(seconds=number * _AGE_UNITS[unit])
+
+
+def format_age(age: timedelta) -> str:
+    """A short human age: '45 s', '12 min', '5 h', '3 d'."""
+    seconds = max(0, int(age.total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 2 * 3600:
+        return f"{seconds // 60} min"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"
+
+
+def split_by_age(
+    modified: Mapping[str, datetime | None], older_than: timedelta, now: datetime
+) -> tuple[list[str], list[str]]:
+    """(keys old enough to delete, keys too recent or of unknown age), each sorted.
+
+    An object written less than `older_than` ago may belong to a publish still in progress.
+    """
+    old = sorted(k for k, when in modified.items() if when is not None and now - when >= older_than)
+    return old, sorted(set(modified) - set(old))
+
+
+# --- duplicate slug ----------------------------------------------------------------------------
+
+
+def recorded_footage(previous: Mapping[str, Any]) -> tuple[int, str] | None:
+    """(bytes, sha256) of the master a manifest was made from, None when it records none."""
+    source = previous.get("source")
+    key = source.get("key") if isinstance(source, Mapping) else None
+    for obj in previous.get("objects") or []:
+        if isinstance(obj, Mapping) and obj.get("key") == key:
+            try:
+                return int(obj["bytes"]), str(obj["sha256"])
+            except (KeyError, TypeError, ValueError):
+                return None
+    return None
+
+
+def check_same_footage(
+    previous: Mapping[str, Any] | None,
+    *,
+    footage: str,
+    size: int,
+    sha256: Callable[[], str],
+    manifest_location: str,
+) -> None:
+    """Refuse to publish `footage` under an episode whose manifest was made from other footage
+    (a duplicate slug: the new clips would silently replace another interview's).
+
+    `sha256` is only called when the sizes agree, so new footage is told apart without hashing it.
+    """
+    recorded = recorded_footage(previous) if previous else None
+    if recorded is None or (recorded[0] == size and recorded[1] == sha256()):
+        return
+    episode = previous.get("episode") if previous else None
+    name = episode.get("id") if isinstance(episode, Mapping) else None
+    raise ConfigError(
+        f"{footage}: episode {name or 'with this slug'} is already published from other footage "
+        f"({manifest_location}); choose another slug or number in the episode file, or pass --replace "
+        "(the 'replace' parameter in the Prefect UI) to publish this footage in its place."
+    )
+
+
+def check_distinct_episodes(episodes: Sequence[tuple[str, EpisodeConfig]]) -> None:
+    """Refuse two episode files (name, parsed file) that share a slug or a season and number:
+    they would publish into each other's folder or be impossible to tell apart."""
+    seen_slug: dict[str, str] = {}
+    seen_number: dict[tuple[int, int], str] = {}
+    for name, ep in episodes:
+        number = (ep.season, ep.number)
+        if ep.slug in seen_slug or number in seen_number:
+            other = seen_slug.get(ep.slug) or seen_number[number]
+            what = f"slug '{ep.slug}'" if ep.slug in seen_slug else f"season {ep.season} episode {ep.number}"
+            raise ConfigError(
+                f"{name}: {what} is also used by {other}; give each episode file its own slug and number."
+            )
+        seen_slug[ep.slug] = name
+        seen_number[number] = name
 
 
 def find_garbage(store: Store, prefix: str = "") -> list[str]:

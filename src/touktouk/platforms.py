@@ -3,11 +3,71 @@
 Sources: /work/shared/docs/SPECS.md ("Platform delivery", 2025-2026). Where sources
 disagree the stricter value is used; numbers not in SPECS.md are marked "not in SPECS".
 Check against the platform's own help page before relying on a limit.
+
+Formats: every clip platform gets 9:16; LinkedIn and X also get a 1:1 file (their feeds show
+square video larger than portrait). 16:9 1920x1080 is YouTube's: the episode master.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Format:
+    """One delivery frame: aspect name and pixel size."""
+
+    aspect: str  # "9:16" | "1:1" | "16:9"
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class EncodePreset:
+    """How a platform's file is encoded (H.264 High, yuv420p, AAC 48 kHz stereo, +faststart are
+    common to all): frame-rate cap, video bitrate cap, audio bitrate and loudness target."""
+
+    fps_cap: int
+    video_maxrate_kbps: int
+    video_bufsize_kbps: int
+    audio_bitrate_kbps: int
+    loudness_lufs: float  # integrated, EBU R128 / ITU BS.1770
+    true_peak_db: float  # dBTP
+    audio_rate: int = 48000
+
+
+# Clips: 30 fps is enough for talking heads and halves the encode work of 50/60 fps sources
+# (platforms take 23-60 fps). Bitrate cap: SPECS gives YouTube 1080p at 8 Mb/s (24-30 fps); used
+# for every 1080-wide clip. Loudness: SPECS "many publishers use -14 LUFS for YouTube/social";
+# true peak -1.5 dBTP leaves room for the platforms' own AAC re-encode (not in SPECS: SPECS gives
+# -1 dBTP for broadcast; stricter here).
+SOCIAL = EncodePreset(
+    fps_cap=30,
+    video_maxrate_kbps=8000,
+    video_bufsize_kbps=16000,
+    audio_bitrate_kbps=192,  # not in SPECS
+    loudness_lufs=-14.0,
+    true_peak_db=-1.5,
+)
+# X: 720-wide files; 5 Mb/s is ample at 720x1280 30 fps (not in SPECS).
+X_PRESET = EncodePreset(
+    fps_cap=30,
+    video_maxrate_kbps=5000,
+    video_bufsize_kbps=10000,
+    audio_bitrate_kbps=128,  # not in SPECS
+    loudness_lufs=-14.0,
+    true_peak_db=-1.5,
+)
+# YouTube long form (the episode master): SPECS 1080p 12 Mb/s at 48-60 fps (8 Mb/s at 24-30), audio
+# 384 kb/s stereo, AAC 48 kHz.
+YOUTUBE_MASTER = EncodePreset(
+    fps_cap=60,
+    video_maxrate_kbps=12000,
+    video_bufsize_kbps=24000,
+    audio_bitrate_kbps=384,
+    loudness_lufs=-14.0,
+    true_peak_db=-1.5,
+)
 
 
 @dataclass(frozen=True)
@@ -27,6 +87,13 @@ class Platform:
     tags_limit: int | None  # YouTube tags: total characters; None where there are no tags
     safe_bottom: float  # fraction of the frame height covered by platform UI at the bottom
     safe_right: float  # fraction of the frame width covered by platform UI on the right
+    encode: EncodePreset = SOCIAL
+    extra_formats: tuple[Format, ...] = ()  # delivered besides the main (aspect, width, height)
+
+    @property
+    def formats(self) -> tuple[Format, ...]:
+        """Every frame delivered to the platform, the main one first."""
+        return (Format(self.aspect, self.width, self.height), *self.extra_formats)
 
 
 _ROWS: tuple[Platform, ...] = (
@@ -46,6 +113,7 @@ _ROWS: tuple[Platform, ...] = (
         tags_limit=500,  # SPECS: tags 500 characters in total
         safe_bottom=0.10,  # not in SPECS: player controls and progress bar on hover
         safe_right=0.0,
+        encode=YOUTUBE_MASTER,
     ),
     Platform(
         id="youtube_shorts",
@@ -115,6 +183,8 @@ _ROWS: tuple[Platform, ...] = (
         tags_limit=None,
         safe_bottom=0.10,  # not in SPECS: feed player controls
         safe_right=0.0,
+        # SPECS: any aspect from 1:2.4 to 2.4:1; square suits the desktop feed, where 9:16 is shown small.
+        extra_formats=(Format("1:1", 1080, 1080),),
     ),
     Platform(
         id="x",
@@ -132,7 +202,24 @@ _ROWS: tuple[Platform, ...] = (
         tags_limit=None,
         safe_bottom=0.10,  # not in SPECS: player controls
         safe_right=0.0,
+        encode=X_PRESET,
+        # SPECS: landscape up to 1280x1024, so a square file is at most 1024 high: 720x720 matches
+        # the 720-wide portrait file (the timeline shows square video larger than portrait).
+        extra_formats=(Format("1:1", 720, 720),),
     ),
 )
 
 PLATFORMS: dict[str, Platform] = {p.id: p for p in _ROWS}
+
+
+def shared_preset(presets: list[EncodePreset] | tuple[EncodePreset, ...]) -> EncodePreset:
+    """One preset for a file several platforms share: the strictest of each cap. Loudness targets
+    must agree (they do in this table); the quietest is used otherwise."""
+    return EncodePreset(
+        fps_cap=min(p.fps_cap for p in presets),
+        video_maxrate_kbps=min(p.video_maxrate_kbps for p in presets),
+        video_bufsize_kbps=min(p.video_bufsize_kbps for p in presets),
+        audio_bitrate_kbps=min(p.audio_bitrate_kbps for p in presets),
+        loudness_lufs=min(p.loudness_lufs for p in presets),
+        true_peak_db=min(p.true_peak_db for p in presets),
+    )

@@ -187,9 +187,8 @@ def build_review_html(
     body = [f"<h1>{_e(ep.get('title', ''))}</h1>"]
     who = " · ".join(_e(ep[k]) for k in ("guest", "organisation", "cause") if ep.get(k))
     body.append(f'<p class="meta">{_e(ep.get("series", ""))} · {_e(ep.get("id", ""))}{" · " + who if who else ""}</p>')
-    body.append(
-        f'<p class="meta">Generated {_e(manifest.get("generated_at", ""))} by {_e(manifest.get("generator", ""))}</p>'
-    )
+    when = f" {_e(manifest['generated_at'])}" if manifest.get("generated_at") else ""
+    body.append(f'<p class="meta">Generated{when} by {_e(manifest.get("generator", ""))}</p>')
     episode_files = [f"<li>{_link(page, f'{folder}/manifest.json', 'Manifest (manifest.json)')}</li>"]
     source = manifest.get("source") or {}
     if source.get("key"):

@@ -16,9 +16,10 @@ import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from touktouk.errors import ToukToukError
 
@@ -32,6 +33,7 @@ __all__ = [
     "StoredObject",
     "cache_control_for",
     "guess_content_type",
+    "object_tags",
     "open_store",
     "validate_key",
 ]
@@ -45,6 +47,9 @@ _ACCEPTED_FORMS = "a folder path, file:///absolute/path, s3://bucket or s3://buc
 _META_VALUE = re.compile(r"[ -~]*")  # S3 user metadata travels in HTTP headers: printable ASCII only
 SHA256_META = "sha256"  # user metadata holding the hex SHA-256 of the whole object
 INPUTS_META = "inputs-sha256"  # optional: hash of what produced the object (e.g. render inputs)
+# Metadata also set as S3 object tags, which lifecycle rules, IAM conditions and cost reports can use.
+TAGGED_META = ("episode", "clip", "platform")
+_TAG_UNSAFE = re.compile(r"[^A-Za-z0-9 +\-=._:/@]")  # what AWS allows in a tag value
 # SigV4 presigned URLs live at most 7 days.
 DEFAULT_LINK_EXPIRY_S = 7 * 24 * 3600
 MAX_LINK_EXPIRY_S = 7 * 24 * 3600
@@ -145,6 +150,10 @@ class Store(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def last_modified(self, key: str) -> datetime | None:
+        """When the object at `key` was last written (UTC), or None when nothing is stored there."""
+        ...
+
     def delete(self, key: str) -> None:
         """Remove `key`; removing a missing key is not an error."""
         ...
@@ -174,6 +183,19 @@ def _object_metadata(key: str, metadata: Mapping[str, str] | None, sha256: str) 
         out[name.lower()] = str(value)
     out[SHA256_META] = sha256
     return out
+
+
+def object_tags(metadata: Mapping[str, str]) -> dict[str, str]:
+    """The episode, clip and platform of `metadata` as S3 object tags.
+
+    Tag values allow fewer characters than metadata: a platform list "tiktok,x" becomes "tiktok x".
+    """
+    return {name: _TAG_UNSAFE.sub(" ", str(metadata[name]))[:256] for name in TAGGED_META if metadata.get(name)}
+
+
+def _tagging(metadata: Mapping[str, str]) -> str:
+    """The x-amz-tagging header value (URL query form) for `object_tags(metadata)`."""
+    return urlencode(object_tags(metadata), quote_via=quote)
 
 
 def _unchanged(
@@ -411,6 +433,16 @@ class LocalStore:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def last_modified(self, key: str) -> datetime | None:
+        try:
+            return datetime.fromtimestamp(self._path(key).stat().st_mtime, UTC)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreError(
+                f"could not read key {key!r} from local store {self.url} ({exc.strerror}); check the file permissions"
+            ) from exc
+
     def list_keys(self, prefix: str = "") -> list[str]:
         """Sorted keys starting with `prefix` (a plain string prefix, as in S3)."""
         keys: list[str] = []
@@ -600,6 +632,8 @@ class S3Store:
             "ChecksumAlgorithm": "SHA256",
             "Metadata": meta,
         }
+        if tagging := _tagging(meta):
+            extra["Tagging"] = tagging  # on the single PUT or on CreateMultipartUpload
         try:
             self.client.upload_file(str(path), self.bucket, full_key, ExtraArgs=extra)
         except Exception as exc:
@@ -629,6 +663,7 @@ class S3Store:
         same = _unchanged(self.stat(key), digest.hex(), len(data), content_type, meta)
         if same is not None and same.sha256 is not None:
             return StoredObject(key, same.bytes, same.sha256, content_type, uploaded=False)
+        tagging = _tagging(meta)
         try:
             self.client.put_object(
                 Bucket=self.bucket,
@@ -638,6 +673,7 @@ class S3Store:
                 CacheControl=cache_control or cache_control_for(key),
                 ChecksumSHA256=base64.b64encode(digest).decode("ascii"),
                 Metadata=meta,
+                **({"Tagging": tagging} if tagging else {}),
             )
         except Exception as exc:
             raise self._error(exc, "upload to", key) from exc
@@ -720,6 +756,11 @@ class S3Store:
     def exists(self, key: str) -> bool:
         return self._head_or_none(key) is not None
 
+    def last_modified(self, key: str) -> datetime | None:
+        head = self._head_or_none(key)
+        modified = head.get("LastModified") if head else None
+        return modified.astimezone(UTC) if isinstance(modified, datetime) else None
+
     def list_keys(self, prefix: str = "") -> list[str]:
         """Sorted keys (relative to the store prefix) starting with `prefix`."""
         base = f"{self.prefix}/" if self.prefix else ""
@@ -776,3 +817,219 @@ def open_store(url: str, *, endpoint_url: str | None = None) -> Store:
                 "'/'-separated parts of [A-Za-z0-9._-]"
             ) from exc
     raise StoreError(f"store url {_display_url(url)!r} has an unsupported scheme {scheme!r}; use {_ACCEPTED_FORMS}")
+
+
+# --- footage by URL: verified downloads into a content-addressed cache ----------------------
+
+FOOTAGE_CACHE_ENV = "TOUKTOUK_FOOTAGE_CACHE"  # folder of downloaded footage, by SHA-256
+DOWNLOAD_ATTEMPTS = 3  # whole-file downloads tried before a checksum mismatch is reported
+
+
+class ChecksumMismatchError(StoreError):
+    """A download never matched the checksum the store holds for it (after retries)."""
+
+
+def footage_cache_dir() -> Path:
+    """Where downloaded footage is kept: $TOUKTOUK_FOOTAGE_CACHE or ~/.cache/touktouk/footage."""
+    raw = os.environ.get(FOOTAGE_CACHE_ENV, "").strip()
+    return Path(raw).expanduser() if raw else Path.home() / ".cache" / "touktouk" / "footage"
+
+
+def is_remote(url: str) -> bool:
+    """True for an s3:// URL (footage or inbox that must be listed or downloaded through S3)."""
+    return url.strip().lower().startswith("s3://")
+
+
+def split_s3_url(url: str) -> tuple[str, str]:
+    """(bucket, key or prefix) of an s3:// URL; the key part may be empty."""
+    parts = urlsplit(url.strip())
+    bucket = parts.netloc
+    if parts.scheme.lower() != "s3" or "@" in bucket or not _BUCKET.fullmatch(bucket):
+        raise StoreError(
+            "footage url has an invalid S3 bucket name; use s3://bucket/path/to/footage.mp4 with a 3-63 character "
+            "lowercase bucket name and put credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, not in the url"
+        )
+    key = unquote(parts.path).lstrip("/")
+    if key:
+        try:
+            validate_key(key.rstrip("/"))
+        except ValueError as exc:
+            raise StoreError(
+                f"s3://{bucket}/{key} is not a usable object name ({exc}); rename the object with "
+                "[A-Za-z0-9._-] parts separated by '/'"
+            ) from exc
+    return bucket, key
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """What a HEAD says about an object to download: size and whatever checksum it carries."""
+
+    bytes: int
+    sha256: str | None  # ToukTouk's metadata, or a full-object ChecksumSHA256
+    md5: str | None  # the ETag when it is a plain MD5 (single-part upload without SSE-KMS)
+    etag: str
+
+
+def _remote_file(head: Mapping[str, Any]) -> RemoteFile:
+    metadata = {str(k).lower(): str(v) for k, v in (head.get("Metadata") or {}).items()}
+    sha256 = metadata.get(SHA256_META)
+    if sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        sha256 = None
+    checksum = str(head.get("ChecksumSHA256") or "")
+    if sha256 is None and checksum and "-" not in checksum and head.get("ChecksumType", "FULL_OBJECT") == "FULL_OBJECT":
+        try:
+            raw = base64.b64decode(checksum, validate=True)
+        except ValueError:
+            raw = b""
+        if len(raw) == 32:
+            sha256 = raw.hex()
+    etag = str(head.get("ETag") or "").strip('"')
+    md5 = etag if re.fullmatch(r"[0-9a-f]{32}", etag) else None
+    return RemoteFile(int(head.get("ContentLength", 0)), sha256, md5, etag)
+
+
+def _hash_file(path: Path) -> tuple[str, str, int]:
+    """(sha256, md5, size) in one read."""
+    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            sha.update(chunk)
+            md5.update(chunk)
+            size += len(chunk)
+    return sha.hexdigest(), md5.hexdigest(), size
+
+
+def _cached(folder: Path, name: str, size: int) -> Path | None:
+    path = folder / name
+    return path if path.is_file() and path.stat().st_size == size else None
+
+
+def fetch_footage(
+    url: str,
+    *,
+    endpoint_url: str | None = None,
+    cache_dir: Path | None = None,
+    attempts: int = DOWNLOAD_ATTEMPTS,
+    log: Any = None,
+) -> Path:
+    """A local file for footage given as a path, a file:// URL or an s3:// URL.
+
+    An S3 object is downloaded into `cache_dir/<sha256>/<name>` (default `footage_cache_dir()`)
+    and checked against the SHA-256 the store holds (ToukTouk's `sha256` metadata or a
+    full-object ChecksumSHA256), else against the size and the MD5 ETag. A mismatch is retried,
+    then reported; nothing unverified is ever left in the cache. A later call finds the verified
+    file from one HEAD and downloads nothing.
+    """
+    text = url.strip()
+    if text.lower().startswith("file://"):
+        return Path(unquote(urlsplit(text).path))
+    if not is_remote(text):
+        return Path(url).expanduser()
+    bucket, key = split_s3_url(text)
+    if not key or key.endswith("/"):
+        raise StoreError(f"{text}: names a folder, not a footage file; give the full object URL (s3://bucket/path.mp4)")
+    store = S3Store(bucket, "", endpoint_url=endpoint_url)
+    try:
+        head: dict[str, Any] = store.client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    except Exception as exc:
+        err = store._error(exc, "check", key)
+        if "no such object" in str(err):
+            err = StoreError(f"{text}: no such object at {store._endpoint}; check the footage URL and the bucket")
+        raise err from exc
+    remote = _remote_file(head)
+    name = key.rsplit("/", 1)[-1]
+    root = (cache_dir or footage_cache_dir()).expanduser()
+    index = root / "by-etag" / hashlib.sha256(f"{store._endpoint}|{bucket}|{key}|{remote.etag}".encode()).hexdigest()
+    known = remote.sha256
+    if known is None and index.is_file():
+        known = index.read_text(encoding="ascii").strip() or None
+    if known is not None and (hit := _cached(root / known, name, remote.bytes)) is not None:
+        if log is not None:
+            log.info("Footage %s: already downloaded and verified (%s)", text, hit)
+        return hit
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"could not create the footage cache {root} ({exc.strerror}); set {FOOTAGE_CACHE_ENV} to a writable folder"
+        ) from exc
+    problem = ""
+    for attempt in range(1, max(1, attempts) + 1):
+        fd, tmp_name = tempfile.mkstemp(dir=root, prefix=".download-", suffix=_TMP_SUFFIX)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            try:
+                store.client.download_file(bucket, key, tmp_name)
+            except Exception as exc:
+                raise store._error(exc, "download", key) from exc
+            sha256, md5, size = _hash_file(tmp)
+            if size != remote.bytes:
+                problem = f"{size} bytes received, {remote.bytes} expected"
+            elif remote.sha256 is not None and sha256 != remote.sha256:
+                problem = f"SHA-256 {sha256[:12]}… received, {remote.sha256[:12]}… stored"
+            elif remote.sha256 is None and remote.md5 is not None and md5 != remote.md5:
+                problem = f"MD5 {md5} received, ETag {remote.md5} stored"
+            else:
+                folder = root / sha256
+                folder.mkdir(parents=True, exist_ok=True)
+                target = folder / name
+                os.replace(tmp, target)
+                if remote.sha256 is None:
+                    index.parent.mkdir(parents=True, exist_ok=True)
+                    index.write_text(sha256, encoding="ascii")
+                if log is not None:
+                    log.info("Footage %s: downloaded %d bytes, checksum verified, into %s", text, size, target)
+                return target
+        finally:
+            tmp.unlink(missing_ok=True)
+        if log is not None:
+            log.warning("Footage %s: download %d of %d did not verify (%s)", text, attempt, attempts, problem)
+    raise ChecksumMismatchError(
+        f"{text}: downloaded {attempts} times but the content never matched the store's checksum ({problem}); "
+        "upload the footage again and check any proxy between here and the endpoint"
+    )
+
+
+def list_footage(url: str, suffixes: set[str], *, endpoint_url: str | None = None) -> list[str]:
+    """s3:// URLs of the objects directly under the prefix `url` whose name ends with one of
+    `suffixes` (lower-case, with the dot), sorted."""
+    bucket, prefix = split_s3_url(url)
+    prefix = f"{prefix.rstrip('/')}/" if prefix else ""
+    store = S3Store(bucket, "", endpoint_url=endpoint_url)
+    found = []
+    for key in store.list_keys(prefix):
+        rest = key[len(prefix) :]
+        if rest and "/" not in rest and os.path.splitext(rest)[1].lower() in suffixes:
+            found.append(f"s3://{bucket}/{key}")
+    return found
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when `exc` (or what caused it) is a network or server-side failure that a later try
+    may not meet: dropped or refused connections, timeouts, 5xx answers and throttling. User
+    errors (bad config, bad media, missing bucket, wrong credentials) are not transient."""
+    from botocore.exceptions import (
+        ClientError,
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+        ResponseStreamingError,
+    )
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        dropped = (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError)
+        if isinstance(seen, (*dropped, ResponseStreamingError)):
+            return True
+        if isinstance(seen, ClientError):
+            code = str(seen.response.get("Error", {}).get("Code", ""))
+            status = seen.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            return code in _THROTTLED or (isinstance(status, int) and status >= 500)
+        if isinstance(seen, (ConnectionError, TimeoutError)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
