@@ -1,6 +1,6 @@
 """Transcription benchmark: every backend side by side, in one run, on the same machine.
 
-    .venv/bin/python benchmarks/transcribe.py [--media DIR] [--markdown]
+    .venv/bin/python benchmarks/transcribe.py [--media DIR] [--variants] [--json FILE]
 
 Rows (each run in its own subprocess, so peak RSS is that backend's alone):
 - `faster-whisper`: the ToukTouk pipeline (`touktouk.asr.transcribe`), offline base, int8, beam 5,
@@ -9,6 +9,7 @@ Rows (each run in its own subprocess, so peak RSS is that backend's alone):
   guards): the bare model that the pipeline must not be worse than;
 - `openai-whisper`: the ToukTouk pipeline on openai-whisper with the base checkpoint converted from
   the same CTranslate2 weights (`touktouk models convert base`), beam 5, word timestamps, VAD, guards.
+- with `--variants`, the faster-whisper settings of `VARIANTS` (threads, beam, VAD, batched pipeline).
 
 Measures, over the four French FLEURS clips of ../shared/media, each transcribed on its own:
 - RTF: transcription wall time / audio duration (model load excluded, shown apart); below 1 is
@@ -42,6 +43,18 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MEDIA = Path(os.environ.get("TOUKTOUK_SHARED_MEDIA", ROOT.parent / "shared" / "media"))
 CLIPS = ("fleurs-fr-001", "fleurs-fr-003", "fleurs-fr-007", "fleurs-fr-009")
 ROWS = ("faster-whisper", "faster-whisper bare", "openai-whisper")
+# `--variants`: faster-whisper settings measured against the 8x realtime target. "pipeline" rows are
+# `touktouk.asr` with these WhisperSettings overrides (threads=0 lets CTranslate2 choose: all
+# cores); "batched" is faster-whisper's BatchedInferencePipeline (its own VAD, no guards).
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "fw pipeline threads=1": ("pipeline", {"threads": 1}),
+    "fw pipeline threads=2": ("pipeline", {"threads": 2}),
+    "fw pipeline beam=1": ("pipeline", {"beam_size": 1}),
+    "fw pipeline no VAD": ("pipeline", {"vad": False}),
+    "fw batched beam=5 batch=8": ("batched", {"beam_size": 5, "batch_size": 8}),
+    "fw batched beam=1 batch=8": ("batched", {"beam_size": 1, "batch_size": 8}),
+}
+ALL_ROWS = (*ROWS, *VARIANTS)
 
 # --- normalisation -----------------------------------------------------------------------------
 
@@ -108,8 +121,22 @@ def worker(row: str, media: Path) -> dict[str, Any]:
         def transcribe(audio: Path) -> tuple[list[dict[str, Any]], float]:
             segments, info = model.transcribe(str(audio), language="fr", beam_size=5, word_timestamps=True)
             return _segments(segments), float(info.duration)
+    elif VARIANTS.get(row, ("",))[0] == "batched":
+        from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+        options = VARIANTS[row][1]
+        model = WhisperModel(str(asr.install_offline_model("base")), device="cpu", compute_type="int8")
+        batched = BatchedInferencePipeline(model)
+
+        def transcribe(audio: Path) -> tuple[list[dict[str, Any]], float]:
+            segments, info = batched.transcribe(str(audio), language="fr", word_timestamps=True, **options)
+            return _segments(segments), float(info.duration)
     else:
-        backend = asr.BACKENDS[row](WhisperSettings(backend=row, model="base"))  # type: ignore[arg-type]
+        if row in VARIANTS:
+            settings = WhisperSettings(**VARIANTS[row][1])
+        else:
+            settings = WhisperSettings(backend=row, model="base")  # type: ignore[arg-type]
+        backend = asr.BACKENDS[settings.backend](settings)
 
         def transcribe(audio: Path) -> tuple[list[dict[str, Any]], float]:
             tr = backend.transcribe(audio, language="fr", prompt="", on_progress=None)
@@ -222,8 +249,9 @@ def machine() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--media", type=Path, default=DEFAULT_MEDIA)
-    ap.add_argument("--rows", nargs="*", default=list(ROWS), choices=ROWS)
-    ap.add_argument("--worker", choices=ROWS, help=argparse.SUPPRESS)
+    ap.add_argument("--rows", nargs="*", default=list(ROWS), choices=ALL_ROWS)
+    ap.add_argument("--variants", action="store_true", help="also the faster-whisper variants (VARIANTS)")
+    ap.add_argument("--worker", choices=ALL_ROWS, help=argparse.SUPPRESS)
     ap.add_argument("--json", type=Path, help="also write every figure (and hypotheses) as JSON")
     args = ap.parse_args()
     if args.worker:
@@ -235,7 +263,7 @@ def main() -> None:
         raise SystemExit(f"FLEURS clips missing from {args.media}: {', '.join(missing)}")
     print(f"# {time.strftime('%Y-%m-%d %H:%M %Z')}; {machine()}", flush=True)
     rows = []
-    for row in args.rows:
+    for row in [*args.rows, *(VARIANTS if args.variants else ())]:
         print(f"running {row} …", file=sys.stderr, flush=True)
         rows.append(summarise(run_worker(row, args.media), args.media))
     print(table(rows))

