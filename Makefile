@@ -54,7 +54,7 @@ typecheck: setup
 	$(BIN)/mypy src
 
 test: setup lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 clean:
 	rm -rf $(VENV) demo published .pytest_cache .mypy_cache .ruff_cache

@@ -32,15 +32,29 @@ platforms = {platforms}
 [render]
 preset = "ultrafast"
 crf = 28
+youtube_master = {youtube_master}
 """
 
 
 def write_series(
-    path: Path, *, store: str, language: str = "fr", auto_clips: int = 1, platforms: tuple[str, ...] = ("tiktok", "x")
+    path: Path,
+    *,
+    store: str,
+    language: str = "fr",
+    auto_clips: int = 1,
+    platforms: tuple[str, ...] = ("tiktok", "x"),
+    youtube_master: bool = False,
 ) -> Path:
     plats = "[" + ", ".join(f'"{p}"' for p in platforms) + "]"
     path.write_text(
-        TEST_SERIES.format(store=store, language=language, auto_clips=auto_clips, platforms=plats), encoding="utf-8"
+        TEST_SERIES.format(
+            store=store,
+            language=language,
+            auto_clips=auto_clips,
+            platforms=plats,
+            youtube_master=str(youtube_master).lower(),
+        ),
+        encoding="utf-8",
     )
     return path
 

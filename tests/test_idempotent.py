@@ -182,7 +182,12 @@ def test_s3_changed_field_resends_only_what_depends_on_it(media_dir: Path, proxy
     _publish(_job(media_dir, url))
     proxy.reset()
     _publish(_job(media_dir, url, title="Un autre titre"))
-    assert _written_keys(proxy, bucket) == [f"{PREFIX}/clips/c01/metadata.json", f"{PREFIX}/manifest.json"]
+    # The review page shows the titles, so it changes with them; nothing else is sent again.
+    assert _written_keys(proxy, bucket) == [
+        f"{PREFIX}/clips/c01/metadata.json",
+        f"{PREFIX}/manifest.json",
+        f"{PREFIX}/review.html",
+    ]
     assert proxy.writes()[-1].path.endswith("/manifest.json")
 
 
@@ -264,7 +269,7 @@ def test_permanent_failure_keeps_previous_manifest(
     proxy.reset()
     # Resumable: the re-run completes and sends only what changed.
     _publish(_job(media_dir, url, title="Un autre titre"))
-    assert _written_keys(proxy, bucket) == [f"{PREFIX}/clips/c01/metadata.json", key]
+    assert _written_keys(proxy, bucket) == [f"{PREFIX}/clips/c01/metadata.json", key, f"{PREFIX}/review.html"]
 
 
 # --- pure helpers --------------------------------------------------------------------------

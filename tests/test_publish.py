@@ -3,15 +3,18 @@ through the Prefect flow."""
 
 from __future__ import annotations
 
+import posixpath
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pysubs2
 import pytest
 
 from media_fixtures import french_episode, talking_head
 from pipeline_helpers import check_objects, load_json, region_diff, wer, write_episode, write_series
-from touktouk import checker, media
+from touktouk import checker, media, reframe
 from touktouk.config import load_series
 from touktouk.flow import publish_episode
 from touktouk.manifest import SCHEMA
@@ -35,7 +38,9 @@ def french(tmp_path_factory: pytest.TempPathFactory):
 def local_publish(french, tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("publish-local")
     store = tmp / "store"
-    series = write_series(tmp / "touktouk.toml", store=str(store), platforms=("tiktok", "instagram_reels", "x"))
+    series = write_series(
+        tmp / "touktouk.toml", store=str(store), platforms=("tiktok", "instagram_reels", "x"), youtube_master=True
+    )
     episode = write_episode(
         tmp / "episode.toml",
         vocabulary=False,
@@ -139,6 +144,46 @@ def test_subtitles_are_visibly_burned_in(local_publish):
     assert strongest < 16, "captions must sit above the bottom fifth (platform UI safe area)"
 
 
+def test_youtube_master_is_1080p_h264_loudness_normalised_with_caption_sidecars(local_publish):
+    m, store = local_publish["manifest"], local_publish["store"]
+    yt = m["youtube_master"]
+    path = store / yt["key"]
+    streams = media.stream_summary(path)["streams"]
+    video = next(s for s in streams if s["codec_type"] == "video")
+    audio = next(s for s in streams if s["codec_type"] == "audio")
+    assert (video["codec_name"], video["width"], video["height"], video["pix_fmt"]) == ("h264", 1920, 1080, "yuv420p")
+    assert (audio["codec_name"], audio["sample_rate"], audio["channels"]) == ("aac", "48000", 2)
+    assert abs(media.probe(path).duration - m["source"]["duration"]) < 0.2
+    assert abs(media.measure_loudness(path).input_i - (-14.0)) <= 1.0
+    assert (store / yt["srt"]).is_file() and (store / yt["vtt"]).is_file()
+    assert yt["key"] in {o["key"] for o in m["objects"]}
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.targets: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.targets += [v for k, v in attrs if k in ("href", "src") and v]
+
+
+def test_review_page_links_every_output_and_opens_from_the_store_without_a_server(local_publish):
+    m, store = local_publish["manifest"], local_publish["store"]
+    page = m["review"]
+    parser = _Links()
+    parser.feed((store / page).read_text(encoding="utf-8"))
+    files = [t for t in parser.targets if not t.startswith("#")]  # "#c01": anchors inside the page
+    assert files and not [t for t in files if "://" in t or t.startswith("/")]
+    resolved = {posixpath.normpath(posixpath.join(posixpath.dirname(page), unquote(t))) for t in files}
+    assert all((store / key).is_file() for key in resolved), "every link opens a stored file"
+    for clip in m["clips"]:
+        assert {o["key"] for o in clip["outputs"]} <= resolved
+        assert set(clip["thumbnails"]) <= resolved and len(clip["thumbnails"]) == 4
+        assert clip["cover"] in resolved
+        assert (store / clip["thumbnails"][0]).read_bytes()[:2] == b"\xff\xd8"  # JPEG
+
+
 def test_published_to_real_s3_server(s3_env, tmp_path: Path, prefect_harness: None):
     footage = talking_head(tmp_path)
     client = s3_env.client()
@@ -167,6 +212,19 @@ def test_published_to_real_s3_server(s3_env, tmp_path: Path, prefect_harness: No
     assert client.head_object(Bucket="episodes", Key=f"season-one/{clip_key}")["ContentType"] == "video/mp4"
     text = " ".join(c["text"] for c in manifest["clips"]).lower()
     assert len(text.split()) > 30
+    if footage.origin != "shared":
+        return
+    # The reframe keeps the speaker in frame: where the lecture shows a face, the 9:16 clip does too.
+    clip = manifest["clips"][0]
+    vertical = next(o for o in clip["outputs"] if o["height"] > o["width"])
+    published = tmp_path / "vertical.mp4"
+    published.write_bytes(read(vertical["key"]))
+    source = reframe.detect_faces(footage.path, clip["start"], clip["end"])
+    framed = reframe.detect_faces(published, 0.0, clip["duration"])
+    in_source = sum(1 for s in source if s.speaker is not None)
+    in_clip = sum(1 for s in framed if s.speaker is not None)
+    assert in_source >= 5, "the chosen clip shows the lecturer"
+    assert in_clip >= 0.8 * in_source, f"face in {in_clip} clip frames vs {in_source} source frames"
 
 
 def test_prefect_recorded_every_step_of_the_flow_run(local_publish):
