@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prefect.client.orchestration import get_client
 
 from faultproxy import FaultProxy
 from media_fixtures import french_episode
@@ -47,7 +48,7 @@ def test_rerun_uploads_nothing_and_leaks_no_secret(
         first = client.get_object(Bucket="idempotent", Key=key)["Body"].read()
         first_writes = len(proxy.writes())
         proxy.reset()
-        assert publish_episode(*args) == location  # re-renders (x264 output is per machine), sends nothing
+        assert publish_episode(*args) == location  # renders come from the task cache; nothing is sent
 
     assert first_writes >= 10
     assert proxy.writes() == [], [r.path for r in proxy.writes()]
@@ -63,6 +64,12 @@ def test_rerun_uploads_nothing_and_leaks_no_secret(
         head = client.head_object(Bucket="idempotent", Key=name)
         assert secret.encode() not in body, name
         assert secret not in json.dumps(head["Metadata"]), name
+    assert any(name.endswith("/review.html") for name in stored)
+    with get_client(sync_client=True) as api:
+        artifacts = api.read_artifacts()
+    assert {a.type for a in artifacts} >= {"markdown", "table"}, "the run's summary and clip table"
+    for art in artifacts:
+        assert secret not in json.dumps(art.data, default=str) + (art.description or ""), art.key
     out, err = capfd.readouterr()
     logs = caplog.text + out + err
     assert "Unchanged" in logs and "0 sent (0 bytes), manifest unchanged" in logs
