@@ -42,7 +42,17 @@ try {
     // Optional parameters show a type switch (str | None) that starts on None.
     const toggle = prop.getByRole("button", { name: type, exact: true });
     if ((await toggle.count()) > 0 && (await toggle.getAttribute("aria-selected")) !== "true") await toggle.click();
-    await prop.locator("textarea, input").first().fill(String(value));
+    // The field can be re-rendered right after the type switch: fill, leave the field (the form
+    // takes the value on change), and check that the value stuck before going on.
+    let stuck = false;
+    for (let attempt = 0; attempt < 5 && !stuck; attempt++) {
+      const input = prop.locator("textarea, input").first();
+      await input.fill(String(value));
+      await input.press("Tab");
+      await page.waitForTimeout(300);
+      stuck = (await prop.locator("textarea, input").first().inputValue()) === String(value);
+    }
+    if (!stuck) throw new Error(`the form did not keep ${name} = ${value}`);
   }
   await page.getByRole("button", { name: "Submit", exact: true }).click();
 
