@@ -196,39 +196,92 @@ class CaptionStyle:
         return self.line_width(text) <= self.safe_width
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """One frame shape's caption numbers; sizes are fractions of the frame."""
+
+    name: str
+    width: int  # default frame
+    height: int
+    font_size: float  # of the width
+    outline: float  # the width divided by this, to 0.1 px
+    margin_v: float  # of the height
+    margin_h: float  # of the width
+    bold: bool
+    max_chars_per_line: int
+    max_lines: int = 2
+
+
+# 16:9 (Netflix): 54 px regular, 3 px outline, 60 px from the bottom, 192 px sides at 1920x1080.
+_CLASSIC = _Shape("Classic", 1920, 1080, 54 / 1920, 640, 1 / 18, 0.10, bold=False, max_chars_per_line=42)
+# 9:16: 56 px at 1080 (22 bold DejaVu chars fit 756 px), 4 px outline. The TikTok/Reels/Shorts UI
+# covers the bottom fifth and the right edge; symmetric side margins keep the text centred.
+_VERTICAL = _Shape("Vertical", 1080, 1920, 0.052, 270, 0.22, 0.15, bold=True, max_chars_per_line=22)
+# 1:1: 52 px at 1080, 4 px outline; 10 % sides and 12 % from the bottom (see square_style).
+_SQUARE = _Shape("Square", 1080, 1080, 0.048, 270, 0.12, 0.10, bold=True, max_chars_per_line=26)
+
+
+def _shape_style(
+    shape: _Shape,
+    width: int,
+    height: int,
+    *,
+    font_name: str,
+    primary: str,
+    highlight: str,
+    fonts_dir: str,
+    max_cps: float,
+    emphasis: str,
+    condense: bool,
+) -> CaptionStyle:
+    """The caption style of `shape` for a width x height frame and the series' settings."""
+    return CaptionStyle(
+        name=shape.name,
+        play_res_x=width,
+        play_res_y=height,
+        font_name=font_name,
+        font_size=round(width * shape.font_size),
+        bold=shape.bold,
+        primary_colour=primary,
+        highlight_colour=highlight,
+        outline_colour="#000000",
+        outline=round(width / shape.outline, 1),
+        shadow=1.0,
+        margin_v=round(height * shape.margin_v),
+        margin_h=round(width * shape.margin_h),
+        alignment=2,
+        max_chars_per_line=shape.max_chars_per_line,
+        max_lines=shape.max_lines,
+        fonts_dir=fonts_dir,
+        max_cps=max_cps,
+        emphasis_colour=emphasis,
+        condense=condense,
+    )
+
+
 def vertical_style(
     *,
     font_name: str,
     primary: str,
     highlight: str,
-    width: int = 1080,
-    height: int = 1920,
+    width: int = _VERTICAL.width,
+    height: int = _VERTICAL.height,
     fonts_dir: str = "",
     max_cps: float = 17.0,
     emphasis: str = "",
     condense: bool = True,
 ) -> CaptionStyle:
     """9:16 social captions: large bold, outlined, 1-2 short lines above the bottom-fifth UI."""
-    return CaptionStyle(
-        name="Vertical",
-        play_res_x=width,
-        play_res_y=height,
+    return _shape_style(
+        _VERTICAL,
+        width,
+        height,
         font_name=font_name,
-        font_size=round(width * 0.052),  # 56 px at 1080: 22 bold DejaVu chars fit 756 px
-        bold=True,
-        primary_colour=primary,
-        highlight_colour=highlight,
-        outline_colour="#000000",
-        outline=round(width / 270, 1),  # 4 px at 1080
-        shadow=1.0,
-        margin_v=round(height * 0.22),  # TikTok/Reels/Shorts UI covers the bottom fifth
-        margin_h=round(width * 0.15),  # and the right edge; symmetric keeps text centred
-        alignment=2,
-        max_chars_per_line=22,
-        max_lines=2,
+        primary=primary,
+        highlight=highlight,
         fonts_dir=fonts_dir,
         max_cps=max_cps,
-        emphasis_colour=emphasis,
+        emphasis=emphasis,
         condense=condense,
     )
 
@@ -238,7 +291,7 @@ def square_style(
     font_name: str,
     primary: str,
     highlight: str,
-    size: int = 1080,
+    size: int = _SQUARE.width,
     fonts_dir: str = "",
     max_cps: float = 17.0,
     emphasis: str = "",
@@ -250,26 +303,16 @@ def square_style(
     10 % side margins and 12 % from the bottom keep the text clear. The line length is the
     measured width (26 characters preferred; 864 px at 1080).
     """
-    return CaptionStyle(
-        name="Square",
-        play_res_x=size,
-        play_res_y=size,
+    return _shape_style(
+        _SQUARE,
+        size,
+        size,
         font_name=font_name,
-        font_size=round(size * 0.048),  # 52 px at 1080
-        bold=True,
-        primary_colour=primary,
-        highlight_colour=highlight,
-        outline_colour="#000000",
-        outline=round(size / 270, 1),
-        shadow=1.0,
-        margin_v=round(size * 0.12),
-        margin_h=round(size * 0.10),
-        alignment=2,
-        max_chars_per_line=26,
-        max_lines=2,
+        primary=primary,
+        highlight=highlight,
         fonts_dir=fonts_dir,
         max_cps=max_cps,
-        emphasis_colour=emphasis,
+        emphasis=emphasis,
         condense=condense,
     )
 
@@ -285,26 +328,17 @@ def classic_style(
     condense: bool = True,
 ) -> CaptionStyle:
     """16:9 1920x1080 captions: bottom centre, 42 characters, 2 lines (Netflix)."""
-    return CaptionStyle(
-        name="Classic",
-        play_res_x=1920,
-        play_res_y=1080,
+    w, h = _CLASSIC.width, _CLASSIC.height
+    return _shape_style(
+        _CLASSIC,
+        w,
+        h,
         font_name=font_name,
-        font_size=54,
-        bold=False,
-        primary_colour=primary,
-        highlight_colour=highlight,
-        outline_colour="#000000",
-        outline=3.0,
-        shadow=1.0,
-        margin_v=60,
-        margin_h=192,
-        alignment=2,
-        max_chars_per_line=42,
-        max_lines=2,
+        primary=primary,
+        highlight=highlight,
         fonts_dir=fonts_dir,
         max_cps=max_cps,
-        emphasis_colour=emphasis,
+        emphasis=emphasis,
         condense=condense,
     )
 
