@@ -5,14 +5,17 @@
 Rows (each timed as wall seconds and CPU seconds, getrusage of this process and its children):
 - (a) engine (best of --repeat runs, alternating with (b)): `media.render_clip` for one 9:16
   1080x1920 output of a clip, loudness measured and applied (two passes), ASS karaoke captions
-  burned in, x264 veryfast crf 20 (the series defaults);
+  burned in, x264 at --preset (default: the series default) crf 20;
 - (b) hand-written: the equivalent ffmpeg command typed out by hand for the same clip and settings
   (its own loudnorm measuring pass, then one filtergraph), to show the engine adds no overhead;
 - (c) moviepy 2: the same clip through moviepy 2.2 (crop, resize, TextClip captions composited,
   gain from the same loudness measurement, the same x264/AAC settings);
 - (d) three formats (9:16 1080x1920, 1:1 1080x1080, 16:9 1920x1080) from one decode (one
   `render_clip` call, one process) against three separate `render_clip` runs (three decodes),
-  on the talk-show source and on a camera-like source (1080p H.264 at 50 Mb/s).
+  on the talk-show source and on a camera-like source (1080p H.264 at 50 Mb/s);
+- (f) with --compare-presets: the engine's 9:16 output of the camera-like source at each x264
+  preset of PRESETS: wall, CPU, file size and SSIM against the same crop of the source, so the
+  default preset is chosen on measured quality per second of work.
 
 Sources are made here with ffmpeg: real French speech (the four FLEURS clips of ../shared/media,
 looped) under a noisy moving 1080p picture (x264 at 12 Mb/s, "talk show"), and the
@@ -37,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from touktouk import captions, media  # noqa: E402
+from touktouk.config import RenderSettings  # noqa: E402
 from touktouk.platforms import SOCIAL  # noqa: E402
 from touktouk.timeline import Word  # noqa: E402
 
@@ -44,6 +48,8 @@ SHARED = Path(os.environ.get("TOUKTOUK_SHARED_MEDIA", ROOT.parent / "shared" / "
 FLEURS = ("fleurs-fr-001", "fleurs-fr-003", "fleurs-fr-007", "fleurs-fr-009")
 START = 5.0
 SIZES = {"9:16": (1080, 1920), "1:1": (1080, 1080), "16:9": (1920, 1080)}
+PRESETS = ("veryfast", "superfast", "ultrafast")
+PRESET = RenderSettings().preset  # every row encodes with this x264 preset (--preset)
 
 
 def ff(*args: str) -> None:
@@ -100,8 +106,8 @@ def _cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def encode() -> media.EncodeSettings:
-    return media.encode_settings(SOCIAL, x264_preset="veryfast", crf=20)
+def encode(preset: str = "") -> media.EncodeSettings:
+    return media.encode_settings(SOCIAL, x264_preset=preset or PRESET, crf=20)
 
 
 def engine(src: Path, out: Path, ass: Path, seconds: float) -> None:
@@ -131,7 +137,7 @@ def hand_written(src: Path, out: Path, ass: Path, seconds: float) -> None:
         "aformat=sample_fmts=fltp:channel_layouts=stereo[a]"
     )
     ff(*cut, "-filter_complex", graph, "-map", "[v]", "-map", "[a]",
-       "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-profile:v", "high", "-pix_fmt", "yuv420p",
+       "-c:v", "libx264", "-preset", PRESET, "-crf", "20", "-profile:v", "high", "-pix_fmt", "yuv420p",
        "-maxrate", "8000k", "-bufsize", "16000k", "-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2",
        "-movflags", "+faststart", "-t", f"{seconds:.3f}", str(out))  # fmt: skip
 
@@ -155,7 +161,7 @@ def with_moviepy(src: Path, out: Path, events: list[captions.CaptionEvent], seco
     ]  # fmt: skip
     final = CompositeVideoClip([clip, *texts], size=(1080, 1920)).with_duration(seconds)
     final.write_videofile(
-        str(out), fps=25, codec="libx264", preset="veryfast", audio_codec="aac", audio_bitrate="192k",
+        str(out), fps=25, codec="libx264", preset=PRESET, audio_codec="aac", audio_bitrate="192k",
         audio_fps=48000, threads=os.cpu_count(), logger=None,
         ffmpeg_params=["-crf", "20", "-profile:v", "high", "-pix_fmt", "yuv420p", "-maxrate", "8000k",
                        "-bufsize", "16000k", "-movflags", "+faststart"],
@@ -175,14 +181,45 @@ def formats(src: Path, work: Path, ass: Path, seconds: float, *, one_decode: boo
             media.render_clip(info, START, START + seconds, [o], **kw)
 
 
+def ssim_of_crop(out: Path, src: Path, seconds: float) -> float:
+    """SSIM of a 9:16 render against the same centre crop of the source, scaled alike."""
+    err = subprocess.run(
+        ["ffmpeg", "-nostdin", "-i", str(out), "-ss", f"{START:.3f}", "-t", f"{seconds:.3f}", "-i", str(src),
+         "-lavfi", "[1:v]crop=608:1080:656:0,scale=1080:1920,setsar=1[r];[0:v][r]ssim", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    ).stderr  # fmt: skip
+    return float(err.rsplit("All:", 1)[1].split()[0])
+
+
+def compare_presets(src: Path, work: Path, seconds: float) -> None:
+    """(f): the engine's 9:16 output at each x264 preset, no captions (they would lower the SSIM)."""
+    info = media.probe(src)
+    loud = media.measure_loudness(src, START, START + seconds)
+    print("| (f) x264 preset, 9:16 from the camera-like source | wall s | CPU s | MB | SSIM |")
+    print("|---|---|---|---|---|")
+    base: tuple[float, float] | None = None
+    for preset in PRESETS:
+        out = work / f"f-{preset}.mp4"
+        spec = [media.OutputSpec(out, 1080, 1920)]
+        enc = encode(preset)
+        w, c = timed(lambda: media.render_clip(info, START, START + seconds, spec, encode=enc, measured=loud))  # noqa: B023
+        base = base or (w, c)
+        size, ssim = out.stat().st_size / 1e6, ssim_of_crop(out, src, seconds)
+        print(f"| {preset} ({base[1] / c:.2f}x less CPU) | {w:.1f} | {c:.1f} | {size:.1f} | {ssim:.4f} |")
+
+
 def main() -> None:
+    global PRESET
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=15.0, help="clip length (default 15 s)")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/touktouk-bench-render"))
     ap.add_argument("--skip-moviepy", action="store_true")
     ap.add_argument("--skip-formats", action="store_true", help="leave out the (d) rows")
     ap.add_argument("--repeat", type=int, default=3, help="runs of (a) and of (b), alternating; the best is kept")
+    ap.add_argument("--preset", default=PRESET, help=f"x264 preset of every row (default {PRESET})")
+    ap.add_argument("--compare-presets", action="store_true", help=f"only the (f) rows: {', '.join(PRESETS)}")
     args = ap.parse_args()
+    PRESET = args.preset
     work: Path = args.workdir
     work.mkdir(parents=True, exist_ok=True)
     secs = args.seconds
@@ -190,10 +227,13 @@ def main() -> None:
     ass, events = make_captions(work, secs)
     load = os.getloadavg()[0]
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  {platform.platform()}  cores={os.cpu_count()}")
-    print(f"# load average at start {load:.2f}; clip {secs:g} s from {START:g} s; x264 veryfast crf 20")
+    print(f"# load average at start {load:.2f}; clip {secs:g} s from {START:g} s; x264 {PRESET} crf 20")
     print(
         f"# talk-show source {video_kbps(talk)} kb/s, camera-like source {video_kbps(camera)} kb/s (1920x1080 25 fps)"
     )
+    if args.compare_presets:
+        compare_presets(camera, work, secs)
+        return
     rows: dict[str, tuple[float, float]] = {}
     # (a) and (b) alternate, args.repeat times each, and keep their best: the first run of a
     # process pays for cold caches, and a shared machine's load changes from one row to the next.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -78,6 +80,23 @@ def test_repo_series_config_loads() -> None:
     assert SLUG.fullmatch(series.series_slug)
     assert set(series.clips.platforms) <= set(CLIP_PLATFORMS)
     assert 0 < series.clips.min_seconds < series.clips.max_seconds
+
+
+def test_the_shipped_series_config_states_the_defaults_and_every_commented_key_is_valid() -> None:
+    """config/touktouk.toml says "these are the defaults": it must not drift from the code, and each
+    commented-out example key (logo, bumpers...) must load when a producer uncomments it."""
+    text = (REPO / "config" / "touktouk.toml").read_text()
+    shipped = load_series(REPO / "config" / "touktouk.toml").model_dump()
+    defaults = SeriesConfig().model_dump()
+    differs = {k for k in defaults if shipped[k] != defaults[k]}
+    assert differs <= {"brand"}, differs
+    assert {k for k in defaults["brand"] if shipped["brand"][k] != defaults["brand"][k]} == {"fonts_dir"}
+    for section in ("whisper", "brand", "clips", "captions", "render"):
+        assert f"[{section}]" in text, section
+        assert set(defaults[section]) <= set(re.findall(r"^#? ?(\w+) = ", text, re.M)), section
+    uncommented = re.sub(r"^# (logo|logo_position|logo_width|logo_margin) = ", r"\1 = ", text, flags=re.M)
+    brand = tomllib.loads(uncommented)["brand"]
+    assert SeriesConfig.model_validate({"brand": {**brand, "logo": ""}}).brand.logo_width == 0.12
 
 
 def test_repo_demo_episode_loads() -> None:

@@ -311,6 +311,79 @@ def test_the_episode_master_is_16_9_youtube_ready_even_from_audio_only_footage(t
     assert peak <= YOUTUBE_MASTER.true_peak_db + 1.0
 
 
+def video_packets_md5(path: Path) -> str:
+    """MD5 of the first video stream's coded packets: equal only when the picture was copied."""
+    out = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "md5", "-"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return out.strip()
+
+
+def master_info(**changes: object) -> media.MediaInfo:
+    from dataclasses import replace
+
+    base = media.MediaInfo("ep.mp4", "mov,mp4", 600.0, True, 1920, 1080, 25.0, False, 2, "aac", 0,
+                           video_codec="h264", pix_fmt="yuv420p", video_bitrate=6_000_000)  # fmt: skip
+    return replace(base, **changes)
+
+
+@pytest.mark.parametrize(
+    ("changes", "copies"),
+    [
+        ({}, True),
+        ({"width": 1280, "height": 720}, True),
+        ({"width": 3840, "height": 2160}, False),  # scaled down to 1080 lines
+        ({"width": 640, "height": 360}, False),  # below HD: upscaled
+        ({"width": 1440, "height": 1080}, False),  # 4:3: pillarboxed
+        ({"video_codec": "hevc"}, False),
+        ({"pix_fmt": "yuv422p10le"}, False),
+        ({"variable_frame_rate": True}, False),
+        ({"rotation": 90}, False),
+        ({"fps": 120.0}, False),
+        ({"video_bitrate": 50_000_000}, False),  # a camera's 50 Mb/s: over the 12 Mb/s preset cap
+        ({"video_bitrate": 0}, False),  # unknown: not trusted
+        ({"square_pixels": False}, False),
+        ({"has_video": False, "width": 0, "height": 0, "video_codec": ""}, False),
+    ],
+)
+def test_the_master_copies_the_picture_only_when_it_already_meets_the_youtube_preset(
+    changes: dict[str, object], copies: bool
+) -> None:
+    enc = media.encode_settings(YOUTUBE_MASTER)
+    assert media.master_copies_video(master_info(**changes), enc) is copies
+
+
+def test_a_logo_or_burned_captions_force_the_master_to_be_encoded(tmp_path: Path) -> None:
+    enc, info = media.encode_settings(YOUTUBE_MASTER), master_info()
+    assert media.master_copies_video(info, enc, branding=media.Branding())
+    assert not media.master_copies_video(info, enc, branding=media.Branding(logo=tmp_path / "logo.png"))
+    assert not media.master_copies_video(info, enc, branding=media.Branding(outro=tmp_path / "outro.mp4"))
+    assert not media.master_copies_video(info, enc, subtitles=tmp_path / "captions.ass")
+
+
+@pytest.mark.slow
+def test_a_master_ready_picture_is_copied_bit_for_bit_and_only_the_sound_is_normalised(
+    speech: Path, tmp_path: Path
+) -> None:
+    src = tmp_path / "hd.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25", "-i", str(speech), "-t", "8", "-c:v", "libx264",
+        "-preset", "ultrafast", "-crf", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "1", str(src),
+    )  # fmt: skip
+    info = media.probe(src)
+    assert (info.video_codec, info.pix_fmt) == ("h264", "yuv420p") and 0 < info.video_bitrate < 12_000_000
+    out = tmp_path / "master.mp4"
+    media.render_master(info, out, encode=media.encode_settings(YOUTUBE_MASTER))
+    assert video_packets_md5(out) == video_packets_md5(src)
+    a = audio_stream(out)
+    assert (a["codec_name"], a["sample_rate"], a["channels"]) == ("aac", "48000", 2)
+    assert top_level_boxes(out).index("moov") < top_level_boxes(out).index("mdat"), "+faststart"
+    integrated, peak = ebur128(out)
+    assert abs(integrated - YOUTUBE_MASTER.loudness_lufs) <= 1.0, integrated
+    assert peak <= YOUTUBE_MASTER.true_peak_db + 1.0
+
+
 @pytest.mark.slow
 def test_the_cover_uses_the_sharpest_frame_near_the_moment_and_carries_the_title(tmp_path: Path) -> None:
     src = tmp_path / "blurry.mp4"

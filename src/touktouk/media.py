@@ -34,6 +34,10 @@ class MediaInfo:
     audio_channels: int
     audio_codec: str
     rotation: int
+    video_codec: str = ""  # ffprobe's codec_name of the picture ("h264", "hevc", "vp9"...)
+    pix_fmt: str = ""
+    video_bitrate: int = 0  # bits per second; 0 when the container does not say
+    square_pixels: bool = True
 
 
 @dataclass(frozen=True)
@@ -185,8 +189,10 @@ def probe(path: Path) -> MediaInfo:
     fps = 0.0
     vfr = False
     rotation = 0
+    sar = ""
     if video is not None:
         width, height = int(video.get("width", 0)), int(video.get("height", 0))
+        sar = str(video.get("sample_aspect_ratio") or "")
         rotation = _rotation(video)
         if rotation in (90, 270):
             width, height = height, width
@@ -205,6 +211,11 @@ def probe(path: Path) -> MediaInfo:
         audio_channels=int(audio.get("channels", 0)),
         audio_codec=str(audio.get("codec_name", "")),
         rotation=rotation,
+        video_codec=str(video.get("codec_name", "")) if video else "",
+        pix_fmt=str(video.get("pix_fmt", "")) if video else "",
+        # The stream's own bit rate (MP4, MOV), else the whole file's (Matroska): an upper bound.
+        video_bitrate=int(video.get("bit_rate") or fmt.get("bit_rate") or 0) if video else 0,
+        square_pixels=sar in ("", "1:1", "0:1", "N/A"),
     )
 
 
@@ -543,11 +554,15 @@ def render_master(
 ) -> Loudness | None:
     """The whole episode as a 16:9 1920x1080 master (fitted inside, bars where the aspect differs;
     audio-only footage over a plain background), loudness-normalised in two passes (`loudness`: the
-    first pass's measurement of the whole sound, measured here when None)."""
+    first pass's measurement of the whole sound, measured here when None). Footage whose picture
+    already fits the preset keeps it as is (`master_copies_video`)."""
     if encode is None:
         encode = encode_settings(YOUTUBE_MASTER)
     if loudness is None and encode.loudness is not None:
         loudness = measure_loudness(info.path)
+    if master_copies_video(info, encode, subtitles=subtitles, branding=branding):
+        _run(master_copy_command(info, out, encode, loudness), f"{info.path}: writing the episode master")
+        return loudness
     cmd = clip_command(
         info,
         0.0,
@@ -563,6 +578,44 @@ def render_master(
     )
     _run(cmd, f"{info.path}: rendering the episode master")
     return loudness
+
+
+def master_copies_video(
+    info: MediaInfo, encode: EncodeSettings, *, subtitles: Path | None = None, branding: Branding | None = None
+) -> bool:
+    """Whether the footage's picture already is a YouTube master's, so the master copies it as is
+    (no decode, no x264: minutes saved on a long episode, and no generation loss) and only the
+    sound is normalised: H.264 yuv420p, square pixels, 16:9, 720 to 1080 lines (YouTube's HD sizes;
+    smaller is upscaled, larger scaled down), constant frame rate within the preset's cap, no
+    rotation flag, a known bit rate within the preset's cap, and nothing to burn in."""
+    if subtitles is not None or (branding is not None and (branding.logo or branding.intro or branding.outro)):
+        return False
+    if not info.has_video or info.video_codec != "h264" or info.pix_fmt != "yuv420p" or not info.square_pixels:
+        return False
+    if info.rotation or info.variable_frame_rate or not 0 < info.fps <= encode.max_fps + 0.01:
+        return False
+    if info.width * 9 != info.height * 16 or not 720 <= info.height <= MASTER_HEIGHT:
+        return False
+    return 0 < info.video_bitrate <= _bits_per_second(encode.maxrate)
+
+
+def _bits_per_second(rate: str) -> int:
+    """An ffmpeg rate ("8000k", "12M", "500000") in bits per second."""
+    scale = {"k": 1_000, "K": 1_000, "M": 1_000_000}.get(rate[-1:], 1)
+    return int(float(rate.rstrip("kKM")) * scale)
+
+
+def master_copy_command(info: MediaInfo, out: Path, encode: EncodeSettings, measured: Loudness | None) -> list[str]:
+    """The master's command when its picture is copied (see `master_copies_video`): the first
+    video stream as is, the sound downmixed, loudness-normalised and encoded as in `clip_command`."""
+    sound = _STEREO
+    if encode.loudness is not None and measured is not None and not measured.silent:
+        sound += "," + loudnorm_filter(measured, encode)
+    sound += "," + _AAC_IN
+    args = ["ffmpeg", "-nostdin", "-hide_banner", "-y", "-i", _ff(info.path)]
+    args += ["-map", "0:V:0", "-map", "0:a:0", "-c:v", "copy", "-af", sound]
+    args += ["-c:a", "aac", "-b:a", encode.audio_bitrate, "-ar", "48000", "-ac", "2", "-movflags", "+faststart"]
+    return [*args, "-t", f"{info.duration:.3f}", str(out)]
 
 
 def branding_from(brand: BrandSettings, base: Path | None = None) -> Branding:
