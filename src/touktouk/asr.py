@@ -13,7 +13,8 @@ import sys
 import tempfile
 import time
 import wave
-from collections.abc import Callable, Iterator, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,6 +210,11 @@ class Decoded:
     words: tuple[Word, ...]
     no_speech_prob: float = 0.0
     avg_logprob: float = 0.0
+
+    def shifted(self, offset: float) -> Decoded:
+        """The same segment with its times (and its words' times) `offset` seconds later."""
+        words = tuple(Word(offset + w.start, offset + w.end, w.text, w.probability) for w in self.words)
+        return Decoded(offset + self.start, offset + self.end, self.text, words, self.no_speech_prob, self.avg_logprob)
 
 
 def _clean_text(text: str) -> str:
@@ -598,9 +604,61 @@ def plan_audio(pcm: PcmAudio, *, vad: bool, max_seconds: float) -> tuple[list[Re
     return speech, windows
 
 
-class FasterWhisperBackend:
+class WindowedBackend(ABC):
+    """The long-audio loop both Whisper backends share: the PCM read window by window (cut between
+    speech regions, `plan_audio`), progress, word times and the guards. A backend loads its model
+    and decodes one window (`_decode`)."""
+
+    name: str
+    window_seconds: float  # audio per model call
+    # Whether `_decode` joins the speech regions end to end, so every word already lies inside
+    # speech (else the guards drop the words outside it).
+    decodes_speech_only: bool
+    # Whether `_decode` yields segments as it decodes them, so progress moves by segment (else by window).
+    streams_segments: bool
+    settings: WhisperSettings
+    model_name: str
+
+    def transcribe(
+        self, audio: Path, *, language: str, prompt: str, on_progress: Progress | None, task: str = "transcribe"
+    ) -> Transcript:
+        decoded: list[Decoded] = []
+        with open_pcm(audio) as pcm:
+            speech, windows = plan_audio(pcm, vad=self.settings.vad, max_seconds=self.window_seconds)
+            total, done = sum(w.speech_seconds for w in windows), 0.0
+            if on_progress:
+                on_progress(0.0, total)
+            for window in windows:
+                samples = pcm.read(window.start, window.end)
+                found = self._decode(samples, window, language=language, prompt=prompt, task=task)
+                del samples  # `_decode` holds the only reference now, and may free them early
+                for relative in found:
+                    seg = relative.shifted(window.start)
+                    decoded.append(seg)
+                    if on_progress and self.streams_segments:
+                        on_progress(done + speech_before(seg.end, window.speech), total)
+                done += window.speech_seconds
+                if on_progress:
+                    on_progress(done, total)
+            duration = pcm.duration
+        if on_progress:
+            on_progress(total, total)
+        segments = apply_guards(decoded, speech=None if self.decodes_speech_only else speech, prompt=prompt)
+        out_language = "en" if task == "translate" else language
+        return Transcript(out_language, duration, tuple(segments), model=self.model_name, backend=self.name)
+
+    @abstractmethod
+    def _decode(
+        self, samples: np.ndarray, window: Window, *, language: str, prompt: str, task: str
+    ) -> Iterable[Decoded]:
+        """The segments of one window, `samples` being its audio, with times from `window.start`."""
+
+
+class FasterWhisperBackend(WindowedBackend):
     name = "faster-whisper"
     window_seconds = 600.0  # 10 min of audio per model call
+    decodes_speech_only = True
+    streams_segments = True
 
     def __init__(self, settings: WhisperSettings) -> None:
         from faster_whisper import WhisperModel
@@ -623,37 +681,13 @@ class FasterWhisperBackend:
                 "use the offline 'base' model, a local model folder, or connect to the internet once to download it."
             ) from None
 
-    def transcribe(
-        self, audio: Path, *, language: str, prompt: str, on_progress: Progress | None, task: str = "transcribe"
-    ) -> Transcript:
-        decoded: list[Decoded] = []
-        with open_pcm(audio) as pcm:
-            _, windows = plan_audio(pcm, vad=self.settings.vad, max_seconds=self.window_seconds)
-            total, done = sum(w.speech_seconds for w in windows), 0.0
-            if on_progress:
-                on_progress(0.0, total)
-            for window in windows:
-                for seg in self._decode(pcm, window, language=language, prompt=prompt, task=task):
-                    decoded.append(seg)
-                    if on_progress:
-                        on_progress(done + speech_before(seg.end, window.speech), total)
-                done += window.speech_seconds
-                if on_progress:
-                    on_progress(done, total)
-            duration = pcm.duration
-        if on_progress:
-            on_progress(total, total)
-        # With VAD on, only speech is decoded, so every word already lies inside it.
-        segments = apply_guards(decoded, prompt=prompt)
-        out_language = "en" if task == "translate" else language
-        return Transcript(out_language, duration, tuple(segments), model=self.model_name, backend=self.name)
-
-    def _decode(self, pcm: PcmAudio, window: Window, *, language: str, prompt: str, task: str) -> Iterator[Decoded]:
+    def _decode(
+        self, samples: np.ndarray, window: Window, *, language: str, prompt: str, task: str
+    ) -> Iterator[Decoded]:
         """One window, decoded as faster-whisper's own VAD filter does: the speech regions joined
         end to end, and the times mapped back (`restore_speech_timestamps`)."""
         from faster_whisper.transcribe import restore_speech_timestamps
 
-        samples = pcm.read(window.start, window.end)
         chunks = [
             {"start": round((a - window.start) * SAMPLE_RATE), "end": round((b - window.start) * SAMPLE_RATE)}
             for a, b in window.speech
@@ -672,19 +706,17 @@ class FasterWhisperBackend:
             # Conditioning on earlier text is what lets repetition loops run away on long audio.
             condition_on_previous_text=False,
         )
-        t0 = window.start
         for seg in restore_speech_timestamps(segments, chunks, SAMPLE_RATE):
-            words = tuple(
-                Word(t0 + float(w.start), t0 + float(w.end), w.word, float(w.probability)) for w in (seg.words or [])
-            )
-            yield Decoded(
-                t0 + seg.start, t0 + seg.end, seg.text, words, float(seg.no_speech_prob), float(seg.avg_logprob)
-            )
+            words = tuple(Word(float(w.start), float(w.end), w.word, float(w.probability)) for w in (seg.words or []))
+            yield Decoded(seg.start, seg.end, seg.text, words, float(seg.no_speech_prob), float(seg.avg_logprob))
 
 
-class OpenAIWhisperBackend:
+class OpenAIWhisperBackend(WindowedBackend):
     name = "openai-whisper"
     window_seconds = 120.0  # 2 min of audio per model call: also how often progress moves
+    # Clips join speech regions closer than 2 s (`merge_regions`): the pauses between them are decoded too.
+    decodes_speech_only = False
+    streams_segments = False
 
     def __init__(self, settings: WhisperSettings) -> None:
         try:
@@ -718,36 +750,11 @@ class OpenAIWhisperBackend:
 
             torch.set_num_threads(settings.threads)
 
-    def transcribe(
-        self, audio: Path, *, language: str, prompt: str, on_progress: Progress | None, task: str = "transcribe"
-    ) -> Transcript:
-        decoded: list[Decoded] = []
-        with open_pcm(audio) as pcm:
-            # openai-whisper has no voice-activity filter of its own: Silero decides where speech
-            # is, and audio without any is not decoded at all.
-            speech, windows = plan_audio(pcm, vad=self.settings.vad, max_seconds=self.window_seconds)
-            total, done = sum(w.speech_seconds for w in windows), 0.0
-            if on_progress:
-                on_progress(0.0, total)
-            for window in windows:
-                vad = speech is not None
-                decoded += self._decode(pcm, window, vad=vad, language=language, prompt=prompt, task=task)
-                done += window.speech_seconds
-                if on_progress:
-                    on_progress(done, total)
-            duration = pcm.duration
-        if on_progress:
-            on_progress(total, total)
-        segments = apply_guards(decoded, speech=speech, prompt=prompt)
-        out_language = "en" if task == "translate" else language
-        return Transcript(out_language, duration, tuple(segments), model=self.model_name, backend=self.name)
-
-    def _decode(
-        self, pcm: PcmAudio, window: Window, *, vad: bool, language: str, prompt: str, task: str
-    ) -> list[Decoded]:
-        samples = pcm.read(window.start, window.end)
+    def _decode(self, samples: np.ndarray, window: Window, *, language: str, prompt: str, task: str) -> list[Decoded]:
         t0 = window.start
-        # Only the speech is decoded (silence and music never reach the model).
+        vad = self.settings.vad
+        # openai-whisper has no voice-activity filter of its own: Silero decides where speech is
+        # (`plan_audio`), and only the speech is decoded (silence and music never reach the model).
         clips = clip_timestamps([(a - t0, b - t0) for a, b in window.speech], len(samples)) if vad else "0"
         if not clips:
             return []
@@ -766,11 +773,11 @@ class OpenAIWhisperBackend:
         )
         return [
             Decoded(
-                t0 + float(seg["start"]),
-                t0 + float(seg["end"]),
+                float(seg["start"]),
+                float(seg["end"]),
                 seg["text"],
                 tuple(
-                    Word(t0 + float(w["start"]), t0 + float(w["end"]), w["word"], float(w.get("probability", 1.0)))
+                    Word(float(w["start"]), float(w["end"]), w["word"], float(w.get("probability", 1.0)))
                     for w in seg.get("words", [])
                 ),
                 float(seg.get("no_speech_prob", 0.0)),
