@@ -16,8 +16,9 @@ from pipeline_helpers import write_series
 from s3server import S3Server
 from touktouk import manifest
 from touktouk.config import EpisodeConfig, load_series
-from touktouk.flow import RenderJob, StoredClip, render_clips
+from touktouk.flow import RenderJob, render_clips
 from touktouk.media import probe
+from touktouk.publish import StoredClip
 from touktouk.storage import S3Store
 from touktouk.timeline import ClipPlan, Segment, Transcript, Word
 

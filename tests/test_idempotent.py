@@ -1,6 +1,6 @@
 """Idempotent publish: unchanged re-runs send nothing, links.json, object metadata, secrets, gc.
 
-Most tests drive `flow.publish_outputs` (the body of the publish task) with small synthetic
+Most tests drive `publish.publish_outputs` (the body of the publish task) with small synthetic
 files; requests are counted at the server by tests/faultproxy.py in front of SeaweedFS.
 """
 
@@ -27,8 +27,8 @@ from s3server import S3Server
 from touktouk import manifest
 from touktouk.cli import app
 from touktouk.config import EpisodeConfig, SeriesConfig
-from touktouk.flow import Inputs, RenderedClip, publish_outputs
 from touktouk.media import MediaInfo, OutputSpec
+from touktouk.publish import Inputs, RenderedClip, publish_outputs
 from touktouk.storage import MEDIA_CACHE_CONTROL, LocalStore, StoreError, open_store
 from touktouk.timeline import ClipPlan, Transcript
 

@@ -15,7 +15,7 @@ from rich.table import Table
 from touktouk import __version__
 
 if TYPE_CHECKING:
-    from touktouk.flow import Inputs
+    from touktouk.publish import Inputs
 
 app = typer.Typer(help="ToukTouk: publish a French interview web series from raw footage.", no_args_is_help=True)
 models_app = typer.Typer(help="Whisper models available offline.")

@@ -2,11 +2,13 @@
 
 (fetch s3:// footage) → probe → extract audio → transcribe → transcript files → choose clips
 → store the footage → render clips (`.map`, each task stores its files and returns keys)
-→ describe per platform → upload the rest, verify the clips' objects → manifest.json last.
+→ describe per platform → publish (`publish.publish_outputs`: upload the rest, verify the clips'
+objects, review page, manifest.json last).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -15,32 +17,44 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.context import TaskRunContext
+from prefect.futures import PrefectFuture
 from prefect.states import State
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from pydantic import Field
 
 from touktouk import __version__, asr, captions, chapters, describe, energy, manifest, media, reframe, review, scenes
-from touktouk.config import EpisodeConfig, SeriesConfig, episode_from_footage, load_episode, load_series
+from touktouk.config import SeriesConfig, episode_from_footage, load_episode, load_series
 from touktouk.errors import ConfigError, MediaError, ToukToukError
 from touktouk.platforms import PLATFORMS, YOUTUBE_MASTER, shared_preset
+from touktouk.publish import (
+    AnyClip,
+    Inputs,
+    RenderedClip,
+    StoredClip,
+    StoredVideo,
+    clip_extra_keys,
+    in_store,
+    log_put,
+    publish_outputs,
+    render_inputs_sha256,
+    render_settings,
+)
 from touktouk.select import PickRequest, choose_clips, energy_profile, length_range
 from touktouk.storage import (
-    DEFAULT_LINK_EXPIRY_S,
     INPUTS_META,
     S3Store,
     Store,
     StoredObject,
-    StoreError,
     fetch_footage,
     guess_content_type,
     is_remote,
@@ -48,26 +62,6 @@ from touktouk.storage import (
     open_store,
 )
 from touktouk.timeline import ClipPlan, Transcript, Word
-
-
-@dataclass
-class RenderedClip:
-    plan: ClipPlan
-    videos: list[tuple[list[str], media.OutputSpec]]  # (platforms, file)
-    caption_files: dict[str, Path]
-    extras: dict[str, Path] = field(default_factory=dict)  # "cover", "thumb01"…: images of the clip
-    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Inputs:
-    footage: Path  # a local file; for an s3:// footage URL, its name until `fetch_inputs` downloads it
-    series: SeriesConfig
-    episode: EpisodeConfig
-    episode_file: str
-    store_url: str
-    footage_url: str = ""  # the s3:// URL the footage was given as, "" for a local path
-    config_dir: Path | None = None  # the series config's folder: relative brand files are found there
 
 
 def load_inputs(footage: str, episode: str | None, store: str | None, config: str | None) -> Inputs:
@@ -186,6 +180,25 @@ def _hash_json(parts: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
+CacheKeyFn = Callable[[TaskRunContext, dict[str, Any]], str | None]
+
+
+def content_cache_key(task_name: str) -> Callable[[Callable[[dict[str, Any]], dict[str, Any] | None]], CacheKeyFn]:
+    """Make a Prefect cache key function of a function from the task's parameters to what its
+    result depends on (None: do not cache this run): the SHA-256 of those parts, the task's name
+    and the generator version."""
+
+    def wrap(parts: Callable[[dict[str, Any]], dict[str, Any] | None]) -> CacheKeyFn:
+        @functools.wraps(parts)
+        def key(context: TaskRunContext, parameters: dict[str, Any]) -> str | None:
+            found = parts(parameters)
+            return None if found is None else _hash_json({"task": task_name, "generator": __version__, **found})
+
+        return key
+
+    return wrap
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -227,7 +240,8 @@ def extract_audio_task(footage: Path, workdir: Path) -> Path:
     return media.extract_audio(footage, workdir / "audio-16k.wav")
 
 
-def transcribe_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str | None:
+@content_cache_key("transcribe")
+def transcribe_cache_key(parameters: dict[str, Any]) -> dict[str, Any] | None:
     """Cache key of a transcript: the audio's SHA-256, the Whisper settings and the prompt (the
     transcript cache folder too, so clearing it also clears this cache). A path never enters it."""
     series: SeriesConfig = parameters["series"]
@@ -235,17 +249,13 @@ def transcribe_cache_key(context: TaskRunContext, parameters: dict[str, Any]) ->
         audio = file_sha256(Path(parameters["audio"]))
     except OSError:
         return None
-    return _hash_json(
-        {
-            "task": "transcribe",
-            "generator": __version__,
-            "audio": audio,
-            "whisper": series.whisper.model_dump(mode="json"),
-            "language": series.language,
-            "prompt": parameters["prompt"],
-            "cache": str(asr.cache_dir()),
-        }
-    )
+    return {
+        "audio": audio,
+        "whisper": series.whisper.model_dump(mode="json"),
+        "language": series.language,
+        "prompt": parameters["prompt"],
+        "cache": str(asr.cache_dir()),
+    }
 
 
 @task(name="transcribe", cache_key_fn=transcribe_cache_key, persist_result=True)
@@ -461,35 +471,6 @@ def _cover_time(plan: ClipPlan, words: Sequence[Word]) -> float:
     return (first[0].start + first[max(0, end)].end) / 2
 
 
-@dataclass(frozen=True)
-class StoredVideo:
-    """One rendered video file, already in the store."""
-
-    platforms: tuple[str, ...]
-    width: int
-    height: int
-    duration: float  # measured on the rendered file
-    obj: StoredObject
-
-
-@dataclass
-class StoredClip:
-    """A clip whose files a render task has put in the store: storage keys, never local paths,
-    so it can come from another machine or from the task cache."""
-
-    plan: ClipPlan
-    videos: list[StoredVideo]
-    captions: dict[str, StoredObject]
-    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
-    extras: dict[str, StoredObject] = field(default_factory=dict)
-
-    def objects(self) -> list[StoredObject]:
-        return [v.obj for v in self.videos] + list(self.captions.values()) + list(self.extras.values())
-
-
-AnyClip = RenderedClip | StoredClip
-
-
 def clip_platforms(clip: AnyClip) -> list[list[str]]:
     """The platforms of each video of a clip, largest frame first."""
     if isinstance(clip, StoredClip):
@@ -519,14 +500,6 @@ def _video_metadata(episode_id: str, clip_id: str, platforms: Sequence[str], inp
     return {"episode": episode_id, "clip": clip_id, "platform": ",".join(platforms), INPUTS_META: inputs_sha256}
 
 
-def _log_put(logger: Any, obj: StoredObject) -> StoredObject:
-    if obj.uploaded:
-        logger.info("Stored %s (%d bytes)", obj.key, obj.bytes)
-    else:
-        logger.info("Unchanged %s (%d bytes already in the store)", obj.key, obj.bytes)
-    return obj
-
-
 def local_master(store: Store, job: RenderJob, logger: Any) -> Path:
     """The footage for a render task: the flow's own file when this machine has it, else the
     stored master (downloaded once into the verified footage cache, or read from a folder store)."""
@@ -544,57 +517,45 @@ def store_rendered_clip(store: Store, job: RenderJob, clip: RenderedClip, logger
     videos = []
     for platforms, spec in clip.videos:
         key = manifest.clip_video_key(job.prefix, clip.plan.id, spec.width, spec.height)
-        inputs_sha = _render_inputs_sha256(job.master.sha256, job.info, clip, spec, job.series)
+        inputs_sha = render_inputs_sha256(job.master.sha256, job.info, clip, spec, job.series)
         meta = _video_metadata(job.episode_id, clip.plan.id, platforms, inputs_sha)
-        obj = _log_put(logger, store.put_file(key, spec.path, guess_content_type(key), meta))
+        obj = log_put(logger, store.put_file(key, spec.path, guess_content_type(key), meta))
         measured = media.probe(spec.path)
         videos.append(StoredVideo(tuple(platforms), spec.width, spec.height, round(measured.duration, 3), obj))
     ckeys = manifest.clip_caption_keys(job.prefix, clip.plan.id)
     tags = {"episode": job.episode_id, "clip": clip.plan.id}
     captions_stored = {
-        fmt: _log_put(logger, store.put_file(ckeys[fmt], path, guess_content_type(ckeys[fmt]), tags))
+        fmt: log_put(logger, store.put_file(ckeys[fmt], path, guess_content_type(ckeys[fmt]), tags))
         for fmt, path in clip.caption_files.items()
     }
     extra_keys = clip_extra_keys(job.prefix, clip.plan.id, clip.extras)
     extras = {
-        name: _log_put(logger, store.put_file(extra_keys[name], path, guess_content_type(extra_keys[name]), tags))
+        name: log_put(logger, store.put_file(extra_keys[name], path, guess_content_type(extra_keys[name]), tags))
         for name, path in clip.extras.items()
     }
     return StoredClip(clip.plan, videos, captions_stored, extras=extras)
 
 
-def clip_extra_keys(prefix: str, clip_id: str, extras: Mapping[str, Any]) -> dict[str, str]:
-    """Storage keys of a clip's images: its cover and the review page's thumbnail strip."""
-    thumbs = sorted(k for k in extras if k.startswith("thumb"))
-    keys = dict(zip(thumbs, review.thumbnail_keys(prefix, clip_id, len(thumbs)), strict=True))
-    if "cover" in extras:
-        keys["cover"] = manifest.clip_cover_key(prefix, clip_id)
-    return keys
-
-
-def render_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str | None:
+@content_cache_key("render clip")
+def render_cache_key(parameters: dict[str, Any]) -> dict[str, Any]:
     """Cache key of a rendered clip: the master's SHA-256, the clip's window and words, the
     render, brand and platform settings, and where it is stored. No local path enters it."""
     plan: ClipPlan = parameters["plan"]
     job: RenderJob = parameters["job"]
     words = job.transcript.words_between(plan.start, plan.end)
-    return _hash_json(
-        {
-            "task": "render clip",
-            "generator": __version__,
-            "store": job.store_url,
-            "prefix": job.prefix,
-            "episode": job.episode_id,
-            "master": job.master.sha256,
-            "plan": asdict(plan),
-            "words": [asdict(w) for w in words],
-            "karaoke": job.karaoke,
-            "render": _render_settings(job.series),
-            "brand": job.series.brand.model_dump(mode="json"),
-            "platforms": list(job.series.clips.platforms),
-            "info": asdict(replace(job.info, path="")),
-        }
-    )
+    return {
+        "store": job.store_url,
+        "prefix": job.prefix,
+        "episode": job.episode_id,
+        "master": job.master.sha256,
+        "plan": asdict(plan),
+        "words": [asdict(w) for w in words],
+        "karaoke": job.karaoke,
+        "render": render_settings(job.series),
+        "brand": job.series.brand.model_dump(mode="json"),
+        "platforms": list(job.series.clips.platforms),
+        "info": asdict(replace(job.info, path="")),
+    }
 
 
 @task(
@@ -623,9 +584,33 @@ def render_clip_task(plan: ClipPlan, job: RenderJob) -> StoredClip:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _in_store(store: Store, obj: StoredObject) -> bool:
-    found = store.stat(obj.key)
-    return found is not None and found.bytes == obj.bytes and found.sha256 == obj.sha256
+Stored = TypeVar("Stored", StoredClip, StoredObject)
+
+
+def cached_unless_missing(
+    result: Stored,
+    cached: bool,
+    store: Callable[[], Store],
+    rerun: Callable[[], Stored],
+    *,
+    hit: str,
+    miss: str = "",
+) -> Stored:
+    """The result of a task that stores files, as this run uses it. A result taken from the task
+    cache (`cached`) stands only while every object it lists is still in `store()` (then logged
+    with `hit`, none of them sent by this run); otherwise `rerun()` renders and stores it again."""
+    if not cached:
+        return result
+    objects = result.objects() if isinstance(result, StoredClip) else [result]
+    logger = get_run_logger()
+    if not all(in_store(store(), o) for o in objects):
+        if miss:
+            logger.info(miss)
+        return rerun()
+    logger.info(hit)
+    if isinstance(result, StoredClip):
+        return result.nothing_sent()
+    return replace(result, uploaded=False)
 
 
 def render_clips(plans: Sequence[ClipPlan], job: RenderJob) -> list[StoredClip]:
@@ -634,33 +619,20 @@ def render_clips(plans: Sequence[ClipPlan], job: RenderJob) -> list[StoredClip]:
     in the store; otherwise it is rendered again."""
     if not plans:
         return []
-    logger = get_run_logger()
     futures = render_clip_task.map(list(plans), job=unmapped(job))
-    store: Store | None = None
-    clips = []
-    for plan, future in zip(plans, futures, strict=True):
-        clip = future.result()
-        if future.state.name == "Cached":
-            store = store or open_store(job.store_url, endpoint_url=job.endpoint_url)
-            if all(_in_store(store, o) for o in clip.objects()):
-                logger.info("Clip %s: render inputs unchanged, taken from the task cache (no render)", plan.id)
-                clip = _nothing_sent(clip)
-            else:
-                logger.info("Clip %s: the cached render's files are no longer in the store; rendering again", plan.id)
-                clip = render_clip_task.with_options(refresh_cache=True)(plan, job)
-        clips.append(clip)
-    return clips
+    store = functools.cache(lambda: open_store(job.store_url, endpoint_url=job.endpoint_url))
 
+    def clip(plan: ClipPlan, future: PrefectFuture[StoredClip]) -> StoredClip:
+        return cached_unless_missing(
+            future.result(),
+            future.state.name == "Cached",
+            store,
+            lambda: render_clip_task.with_options(refresh_cache=True)(plan, job),
+            hit=f"Clip {plan.id}: render inputs unchanged, taken from the task cache (no render)",
+            miss=f"Clip {plan.id}: the cached render's files are no longer in the store; rendering again",
+        )
 
-def _nothing_sent(clip: StoredClip) -> StoredClip:
-    """A cached clip as this run saw it: every object already stored, none sent."""
-    return StoredClip(
-        clip.plan,
-        [replace(v, obj=replace(v.obj, uploaded=False)) for v in clip.videos],
-        {fmt: replace(o, uploaded=False) for fmt, o in clip.captions.items()},
-        clip.metadata,
-        {name: replace(o, uploaded=False) for name, o in clip.extras.items()},
-    )
+    return [clip(plan, future) for plan, future in zip(plans, futures, strict=True)]
 
 
 @task(
@@ -675,7 +647,7 @@ def store_master_task(inputs: Inputs) -> StoredObject:
     store = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
     key = manifest.master_key(manifest.episode_prefix(inputs.series, inputs.episode), inputs.footage.suffix)
     obj = store.put_file(key, inputs.footage, guess_content_type(key), {"episode": inputs.episode.episode_id})
-    return _log_put(get_run_logger(), obj)
+    return log_put(get_run_logger(), obj)
 
 
 def _fields(inputs: Inputs, hook: str) -> dict[str, str]:
@@ -729,244 +701,6 @@ def describe_task(clips: Sequence[AnyClip], inputs: Inputs, transcript: Transcri
     }
 
 
-LINKS_EXPIRY_ENV = "TOUKTOUK_LINKS_EXPIRY"  # seconds the presigned links in links.json stay valid
-
-
-def _links_expiry() -> int:
-    raw = os.environ.get(LINKS_EXPIRY_ENV, "").strip()
-    if not raw:
-        return DEFAULT_LINK_EXPIRY_S
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= DEFAULT_LINK_EXPIRY_S:
-        raise ConfigError(
-            f"{LINKS_EXPIRY_ENV}={raw!r} is not a number of seconds from 1 to {DEFAULT_LINK_EXPIRY_S} "
-            "(7 days, the most a presigned S3 link can live); fix or unset it."
-        )
-    return value
-
-
-def _render_inputs_sha256(
-    master_sha256: str, info: media.MediaInfo, clip: RenderedClip, spec: media.OutputSpec, series: SeriesConfig
-) -> str:
-    """Hash of everything a clip render depends on. x264 output changes with the thread count
-    (so with the machine), so a re-render on another machine is recognised by its inputs."""
-    ass = spec.subtitles or clip.caption_files.get("ass")
-    parts = {
-        "generator": __version__,
-        "master": master_sha256,
-        "start": round(clip.plan.start, 3),
-        "end": round(clip.plan.end, 3),
-        "sizes": [[s.width, s.height] for _, s in clip.videos],
-        "size": [spec.width, spec.height],
-        "subtitles": hashlib.sha256(ass.read_bytes()).hexdigest() if ass else "",
-        "render": _render_settings(series),
-        "crop": spec.crop_x or "",
-        "encode": asdict(spec.encode) if spec.encode else {},
-        "brand": series.brand.model_dump(mode="json"),
-        "fps": info.fps,
-        "has_video": info.has_video,
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-
-
-def _outputs_entries(videos: Sequence[tuple[Sequence[str], str, int, int, float]]) -> list[dict[str, Any]]:
-    """Manifest `outputs` rows: one per platform of each (platforms, key, width, height, duration)."""
-    return [
-        {"platform": p, "key": key, "width": width, "height": height, "duration": round(duration, 3)}
-        for platforms, key, width, height, duration in videos
-        for p in platforms
-    ]
-
-
-def _render_settings(series: SeriesConfig) -> dict[str, Any]:
-    return {**series.render.model_dump(), "fonts_dir": series.brand.fonts_dir, "font": series.brand.font}
-
-
-def publish_outputs(
-    inputs: Inputs,
-    info: media.MediaInfo,
-    transcript: Transcript,
-    transcript_files: dict[str, Path],
-    clips: Sequence[AnyClip],
-    episode_metadata: dict[str, Any],
-    *,
-    logger: Any,
-    links_expire_in: int | None = None,
-    master: StoredObject | None = None,
-    youtube_master: StoredObject | None = None,
-) -> str:
-    """Store every file, then links.json, then the manifest last: a reader never sees a
-    half-published episode. Objects the store already holds identically are not sent again, and
-    an unchanged re-run keeps the manifest byte-identical, so it uploads nothing.
-
-    Objects stored earlier by other tasks (`master`, the files of a `StoredClip`) are checked in
-    the store (size and SHA-256) and listed, never trusted blindly.
-    """
-    store: Store = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
-    expires_in = links_expire_in or _links_expiry()
-    prefix = manifest.episode_prefix(inputs.series, inputs.episode)
-    tags = {"episode": inputs.episode.episode_id}
-    objects: list[StoredObject] = []
-    sent = [0, 0]  # objects, bytes
-
-    def record(obj: StoredObject) -> StoredObject:
-        objects.append(obj)
-        if obj.uploaded:
-            sent[0] += 1
-            sent[1] += obj.bytes
-            logger.info("Stored %s (%d bytes)", obj.key, obj.bytes)
-        else:
-            logger.info("Unchanged %s (%d bytes already in the store)", obj.key, obj.bytes)
-        return obj
-
-    def put(key: str, path: Path, extra: dict[str, str] | None = None) -> StoredObject:
-        return record(store.put_file(key, path, guess_content_type(key), {**tags, **(extra or {})}))
-
-    def put_json(key: str, data: Any, extra: dict[str, str] | None = None) -> StoredObject:
-        return record(store.put_bytes(key, manifest.to_json(data), "application/json", {**tags, **(extra or {})}))
-
-    def read(key: str) -> bytes | None:
-        return store.get_bytes(key) if store.exists(key) else None
-
-    def adopt(obj: StoredObject) -> StoredObject:
-        """An object another task stored: verified here, then listed like the others."""
-        if not _in_store(store, obj):
-            raise StoreError(
-                f"{store.location(obj.key)} changed or disappeared after its task stored it; "
-                "publish again (a re-run stores it anew)"
-            )
-        objects.append(obj)
-        if obj.uploaded:
-            sent[0] += 1
-            sent[1] += obj.bytes
-        logger.info("Verified %s (%d bytes, stored by an earlier task)", obj.key, obj.bytes)
-        return obj
-
-    def clip_files(clip: AnyClip) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str]]:
-        """The manifest outputs, caption keys and image keys of a clip, its files stored or verified."""
-        ckeys = manifest.clip_caption_keys(prefix, clip.plan.id)
-        ekeys = clip_extra_keys(prefix, clip.plan.id, clip.extras)
-        if isinstance(clip, StoredClip):
-            for obj in clip.objects():
-                adopt(obj)
-            sizes = [(v.platforms, v.obj.key, v.width, v.height, v.duration) for v in clip.videos]
-            return _outputs_entries(sizes), ckeys, ekeys
-        found = []
-        for platforms, spec in clip.videos:
-            key = manifest.clip_video_key(prefix, clip.plan.id, spec.width, spec.height)
-            inputs_sha = _render_inputs_sha256(master_obj.sha256, info, clip, spec, inputs.series)
-            put(key, spec.path, {"clip": clip.plan.id, "platform": ",".join(platforms), INPUTS_META: inputs_sha})
-            found.append((tuple(platforms), key, spec.width, spec.height, media.probe(spec.path).duration))
-        for fmt, path in clip.caption_files.items():
-            put(ckeys[fmt], path, {"clip": clip.plan.id})
-        for name, path in clip.extras.items():
-            put(ekeys[name], path, {"clip": clip.plan.id})
-        return _outputs_entries(found), ckeys, ekeys
-
-    master_key = manifest.master_key(prefix, inputs.footage.suffix)
-    master_obj = adopt(master) if master is not None and master.key == master_key else put(master_key, inputs.footage)
-    tkeys = manifest.transcript_keys(prefix, sorted({k.split(".")[0] for k in transcript_files if "." in k}))
-    for fmt, path in transcript_files.items():
-        put(tkeys[fmt], path)
-    youtube = adopt(youtube_master) if youtube_master is not None else None
-    clip_entries = []
-    thumbnails: dict[str, list[str]] = {}
-    for clip in clips:
-        outputs, ckeys, ekeys = clip_files(clip)
-        thumbnails[clip.plan.id] = [ekeys[k] for k in sorted(ekeys) if k.startswith("thumb")]
-        meta_key = manifest.clip_metadata_key(prefix, clip.plan.id)
-        put_json(meta_key, clip.metadata, {"clip": clip.plan.id, "platform": ",".join(clip.metadata)})
-        p = clip.plan
-        clip_entries.append(
-            {
-                "id": p.id,
-                "start": round(p.start, 3),
-                "end": round(p.end, 3),
-                "duration": round(p.duration, 3),
-                "source": p.source,
-                "title": p.title,
-                "text": p.text,
-                "score": p.score,
-                "score_parts": p.score_parts,
-                "reason": p.reason,
-                "outputs": outputs,
-                "captions": ckeys,
-                "metadata_key": meta_key,
-                "metadata": clip.metadata,
-                "cover": ekeys.get("cover", ""),
-                "thumbnails": thumbnails[clip.plan.id],
-            }
-        )
-
-    def document(listed: Sequence[StoredObject]) -> dict[str, Any]:
-        return manifest.build_manifest(
-            series=inputs.series,
-            episode=inputs.episode,
-            source={
-                "key": master_key,
-                "duration": round(info.duration, 3),
-                "format": info.format_name,
-                "width": info.width,
-                "height": info.height,
-                "fps": round(info.fps, 3),
-                "audio_channels": info.audio_channels,
-            },
-            transcript={
-                **tkeys,
-                "backend": transcript.backend,
-                "model": transcript.model,
-                "words": len(transcript.words),
-            },
-            clips=clip_entries,
-            metadata=episode_metadata,
-            youtube_master=(
-                {"key": youtube.key, "width": media.MASTER_WIDTH, "height": media.MASTER_HEIGHT, **tkeys}
-                if youtube is not None
-                else None
-            ),
-            review=review.review_key(prefix),
-            objects=listed,
-        )
-
-    # The review page shows the manifest's content (not its date, so an unchanged re-run keeps it
-    # byte-identical); it is stored before the manifest, which lists it.
-    rkey = review.review_key(prefix)
-    page = review.build_review_html(
-        {k: v for k, v in document(objects).items() if k != "generated_at"}, thumbnails=thumbnails, page_key=rkey
-    )
-    record(store.put_bytes(rkey, page, "text/html; charset=utf-8", tags))
-    data = document(objects)
-    mkey = manifest.manifest_key(prefix)
-    lkey = manifest.links_key(prefix)
-    linked = list(dict.fromkeys([*(o.key for o in objects), mkey]))
-    # Presigned links change at every signing: keep the stored ones while they cover the same
-    # keys with more than half their life left. Local file:// links never change.
-    signed = isinstance(store, S3Store)
-    if not (signed and manifest.links_still_good(read(lkey), linked, expires_in)):
-        links = manifest.build_links(
-            mkey, {k: store.link(k, expires_in) for k in linked}, expires_in if signed else None
-        )
-        lobj = store.put_bytes(lkey, manifest.to_json(links), "application/json", tags)
-        logger.info("%s %s", "Stored" if lobj.uploaded else "Unchanged", lkey)
-    # The commit point, written last; unchanged content keeps the old generated_at (0 bytes sent).
-    data = manifest.keep_generated_at(data, read(mkey))
-    mobj = store.put_bytes(mkey, manifest.to_json(data), "application/json", tags)
-    location = store.location(mkey)
-    logger.info(
-        "Published %s: %d objects, %d sent (%d bytes), manifest %s at %s",
-        inputs.episode.episode_id,
-        len(objects),
-        sent[0],
-        sent[1],
-        "written" if mobj.uploaded else "unchanged",
-        location,
-    )
-    return location
-
-
 @task(
     name="publish",
     cache_policy=NO_CACHE,
@@ -998,20 +732,17 @@ def publish_task(
     )
 
 
-def youtube_master_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str | None:
+@content_cache_key("youtube master")
+def youtube_master_cache_key(parameters: dict[str, Any]) -> dict[str, Any]:
     """The master's render depends on the footage's SHA-256, the brand and the encode settings."""
     job: RenderJob = parameters["job"]
-    return _hash_json(
-        {
-            "task": "youtube master",
-            "generator": __version__,
-            "store": job.store_url,
-            "prefix": job.prefix,
-            "master": job.master.sha256,
-            "render": _render_settings(job.series),
-            "brand": job.series.brand.model_dump(mode="json"),
-        }
-    )
+    return {
+        "store": job.store_url,
+        "prefix": job.prefix,
+        "master": job.master.sha256,
+        "render": render_settings(job.series),
+        "brand": job.series.brand.model_dump(mode="json"),
+    }
 
 
 @task(
@@ -1038,22 +769,21 @@ def youtube_master_task(job: RenderJob) -> StoredObject:
         logger.info("Rendered the YouTube master (%.0f s of footage) in %.1f s", info.duration, time.monotonic() - t0)
         key = manifest.youtube_master_key(job.prefix)
         meta = {"episode": job.episode_id, "platform": "youtube"}
-        return _log_put(logger, store.put_file(key, out, guess_content_type(key), meta))
+        return log_put(logger, store.put_file(key, out, guess_content_type(key), meta))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 def youtube_master(job: RenderJob) -> StoredObject:
     """The master from the task cache while its file is still in the store, else rendered."""
-    obj = youtube_master_task(job, return_state=True)
-    result: StoredObject = obj.result()
-    if obj.name == "Cached":
-        store = open_store(job.store_url, endpoint_url=job.endpoint_url)
-        if _in_store(store, result):
-            get_run_logger().info("YouTube master: inputs unchanged, taken from the task cache (no render)")
-            return replace(result, uploaded=False)
-        result = youtube_master_task.with_options(refresh_cache=True)(job)
-    return result
+    state = youtube_master_task(job, return_state=True)
+    return cached_unless_missing(
+        state.result(),
+        state.name == "Cached",
+        lambda: open_store(job.store_url, endpoint_url=job.endpoint_url),
+        lambda: youtube_master_task.with_options(refresh_cache=True)(job),
+        hit="YouTube master: inputs unchanged, taken from the task cache (no render)",
+    )
 
 
 ClipPlatform = Literal["youtube_shorts", "tiktok", "instagram_reels", "linkedin", "x"]
