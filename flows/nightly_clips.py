@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any, NamedTuple, TypeVar, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -54,23 +54,47 @@ def inbox_footage(inbox: str, endpoint_url: str | None = None) -> list[str]:
     return [str(p) for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in FOOTAGE_SUFFIXES]
 
 
-def pending_footage(inbox: str, store: str | None, config: str | None) -> list[tuple[str, str | None]]:
-    """(footage, episode file or None) for each inbox file whose manifest is not in the store.
+class Pending(NamedTuple):
+    footage: str
+    episode: str | None  # the episode file, or None: the episode is named after the footage
+    episode_id: str  # where it publishes (s01e02-slug); two pending files must not share it
+
+
+def pending_footage(inbox: str, store: str | None, config: str | None) -> list[Pending]:
+    """Each inbox file whose manifest is not in the store.
 
     An episode file `config/episodes/<footage stem>.toml` beside the series config is used when it
     exists; otherwise the episode is named after the footage file. Nothing is downloaded here.
     """
     episodes = Path(config or "config/touktouk.toml").parent / "episodes"
     endpoint = load_series(config).endpoint_url or None
-    pending: list[tuple[str, str | None]] = []
+    pending: list[Pending] = []
     for footage in inbox_footage(inbox, endpoint):
         ep_file = episodes / f"{Path(footage.rsplit('/', 1)[-1]).stem}.toml"
         episode = str(ep_file) if ep_file.is_file() else None
         inputs = load_inputs(footage, episode, store, config)
         target = open_store(inputs.store_url, endpoint_url=endpoint)
         if not target.exists(manifest.manifest_key(manifest.episode_prefix(inputs.series, inputs.episode))):
-            pending.append((footage, episode))
+            pending.append(Pending(footage, episode, inputs.episode.episode_id))
     return pending
+
+
+def split_clashes(pending: Sequence[Pending]) -> tuple[list[Pending], list[str]]:
+    """(files to publish, one message per clash): inbox files that would publish as the same
+    episode (interview.mp4 and interview.mov, or two episode files with one slug) are all held
+    back, since publishing them together would mix two recordings in one episode folder."""
+    by_episode: dict[str, list[Pending]] = {}
+    for item in pending:
+        by_episode.setdefault(item.episode_id, []).append(item)
+    ok = [group[0] for group in by_episode.values() if len(group) == 1]
+    clashes = [
+        f"{', '.join(i.footage for i in group)}: these inbox files would all publish as episode {eid}; "
+        "none of them was published. Rename all but one, or give each its own episode file "
+        "(config/episodes/<file name>.toml) with its own slug and number."
+        for eid, group in by_episode.items()
+        if len(group) > 1
+    ]
+    return ok, clashes
 
 
 def at_most(limit: int, items: Sequence[T], submit: Callable[[T], PrefectFuture[Any]]) -> list[PrefectFuture[Any]]:
@@ -121,10 +145,16 @@ def nightly_clips(
     """
     logger = get_run_logger()
     limit = concurrency or default_concurrency()
-    todo = pending_footage(inbox, store, config)
+    todo, clashes = split_clashes(pending_footage(inbox, store, config))
+    for clash in clashes:
+        logger.error(clash)
     logger.info("%d footage file(s) without a manifest in %s; %d at a time", len(todo), inbox, limit)
-    futures = at_most(limit, todo, lambda item: publish_one.submit(item[0], item[1], store, config, deployment))
-    return [f.result() for f in futures]
+    futures = at_most(limit, todo, lambda i: publish_one.submit(i.footage, i.episode, store, config, deployment))
+    published = [f.result() for f in futures]
+    if clashes:
+        # The others are published; the run still fails so the held-back files are seen.
+        raise ConfigError(" ".join(clashes))
+    return published
 
 
 if __name__ == "__main__":

@@ -37,7 +37,9 @@ def test_rerun_uploads_nothing_and_leaks_no_secret(
 ) -> None:
     footage = french_episode(tmp_path / "episode.mp4")
     s3_env.make_bucket("idempotent")
-    series = write_series(tmp_path / "touktouk.toml", store="s3://idempotent/shows", platforms=("tiktok", "x"))
+    series = write_series(
+        tmp_path / "touktouk.toml", store="s3://idempotent/shows", platforms=("tiktok", "x"), youtube_master=True
+    )
     episode = write_episode(tmp_path / "episode.toml", vocabulary=False, slug="rerun")
     args = (str(footage.path), str(episode), None, str(series))
     client = s3_env.client()
@@ -73,4 +75,16 @@ def test_rerun_uploads_nothing_and_leaks_no_secret(
     out, err = capfd.readouterr()
     logs = caplog.text + out + err
     assert "Unchanged" in logs and "0 sent (0 bytes), manifest unchanged" in logs
+    assert "YouTube master: inputs unchanged, taken from the task cache (no render)" in logs
     assert secret not in logs
+
+    # The master's file left the store (a lifecycle rule, a hand deletion): the cached render does
+    # not stand; the third run renders the master again and sends it, and no clip.
+    master_key = f"shows/{manifest['youtube_master']['key']}"
+    client.delete_object(Bucket="idempotent", Key=master_key)
+    proxy.reset()
+    assert publish_episode(*args) == location
+    sent = {r.path.split("?", 1)[0].removeprefix("/idempotent/") for r in proxy.writes()}
+    assert master_key in sent
+    assert not {k for k in sent if k.endswith(".mp4")} - {master_key}, sent
+    assert client.head_object(Bucket="idempotent", Key=master_key)["ContentLength"] > 0

@@ -88,7 +88,8 @@ def test_run_parameters_override_the_series_config(tmp_path: Path):
 def test_nightly_picks_inbox_footage_without_a_manifest(tmp_path: Path):
     nightly = load_flow_module("nightly_clips")
     store = tmp_path / "store"
-    (tmp_path / "config" / "episodes").mkdir(parents=True)
+    episodes = tmp_path / "config" / "episodes"
+    episodes.mkdir(parents=True)
     series = write_series(tmp_path / "config" / "touktouk.toml", store=str(store))
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -104,10 +105,49 @@ def test_nightly_picks_inbox_footage_without_a_manifest(tmp_path: Path):
 
     pending = nightly.pending_footage(str(inbox), None, str(series))
     assert pending == [
-        (str(inbox / "a-new.MOV"), None),
-        (str(inbox / "c-with-file.mkv"), str(tmp_path / "config" / "episodes" / "c-with-file.toml")),
+        (str(inbox / "a-new.MOV"), None, "s01e00-a-new"),
+        (str(inbox / "c-with-file.mkv"), str(episodes / "c-with-file.toml"), "s02e04-with-file"),
     ]
     assert nightly.pending_footage(str(tmp_path / "missing"), None, str(series)) == []
+
+
+def test_nightly_holds_back_inbox_files_that_would_publish_as_the_same_episode(
+    tmp_path: Path, prefect_harness: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """interview.mp4 and interview.MOV (one slug), and two files whose episode files share a slug:
+    neither pair is published, the others are, and the run fails naming the held-back files."""
+    from prefect import task
+
+    nightly = load_flow_module("nightly_clips")
+    episodes = tmp_path / "config" / "episodes"
+    episodes.mkdir(parents=True)
+    series = write_series(tmp_path / "config" / "touktouk.toml", store=str(tmp_path / "store"))
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in ("interview.mp4", "interview.MOV", "solo.mp4", "take-1.mkv", "take-2.mkv"):
+        (inbox / name).write_bytes(b"")
+    for name in ("take-1", "take-2"):
+        (episodes / f"{name}.toml").write_text(
+            'season = 1\nnumber = 3\nslug = "awa"\ntitle = "Awa"\n', encoding="utf-8"
+        )
+    ok, clashes = nightly.split_clashes(nightly.pending_footage(str(inbox), None, str(series)))
+    assert [p.footage for p in ok] == [str(inbox / "solo.mp4")]
+    assert len(clashes) == 2
+    assert f"{inbox / 'interview.MOV'}, {inbox / 'interview.mp4'}" in clashes[0] and "s01e00-interview" in clashes[0]
+    assert f"{inbox / 'take-1.mkv'}, {inbox / 'take-2.mkv'}" in clashes[1] and "s01e03-awa" in clashes[1]
+    assert all("none of them was published" in c and "Rename all but one" in c for c in clashes)
+
+    published: list[str] = []
+
+    @task
+    def record(footage: str, episode: str | None, store: str | None, config: str | None, deployment: str) -> str:
+        published.append(footage)
+        return footage
+
+    monkeypatch.setattr(nightly, "publish_one", record)
+    with pytest.raises(ConfigError, match="these inbox files would all publish as episode s01e00-interview"):
+        nightly.nightly_clips(inbox=str(inbox), config=str(series), deployment="")
+    assert published == [str(inbox / "solo.mp4")]
 
 
 @pytest.mark.parametrize("name", ["publish_episode", "nightly_clips"])
@@ -129,7 +169,8 @@ def test_nightly_s3_inbox_lists_pending_footage_without_downloading(tmp_path: Pa
         manifest.manifest_key(manifest.episode_prefix(done.series, done.episode)), b"{}", "application/json", {}
     )
     for inbox in (f"s3://{bucket}/inbox/", f"s3://{bucket}/inbox"):
-        assert nightly.pending_footage(inbox, None, str(series)) == [(f"s3://{bucket}/inbox/a-new.MOV", None)]
+        pending = nightly.pending_footage(inbox, None, str(series))
+        assert [(p.footage, p.episode) for p in pending] == [(f"s3://{bucket}/inbox/a-new.MOV", None)]
     assert nightly.pending_footage(f"s3://{bucket}/empty/", None, str(series)) == []
 
 

@@ -261,16 +261,18 @@ def transcribe_cache_key(parameters: dict[str, Any]) -> dict[str, Any] | None:
 @task(name="transcribe", cache_key_fn=transcribe_cache_key, persist_result=True)
 def transcribe_task(audio: Path, series: SeriesConfig, prompt: str) -> Transcript:
     logger = get_run_logger()
+    t0 = time.monotonic()
     # progress (percent of the speech, ETA) goes to this run's logger: asr.ProgressLog
     transcript, cached = asr.transcribe(
         audio, series.whisper, language=series.language, prompt=prompt, on_progress=asr.ProgressLog(logger)
     )
     logger.info(
-        "Transcript: %d words%s (%s %s)",
+        "Transcript: %d words%s (%s %s) in %.1f s",
         len(transcript.words),
         " from the cache, nothing recomputed" if cached else "",
         transcript.backend,
         transcript.model,
+        time.monotonic() - t0,
     )
     return transcript
 
@@ -774,12 +776,12 @@ def youtube_master_task(job: RenderJob) -> StoredObject:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def youtube_master(job: RenderJob) -> StoredObject:
-    """The master from the task cache while its file is still in the store, else rendered."""
-    state = youtube_master_task(job, return_state=True)
+def youtube_master(job: RenderJob, submitted: PrefectFuture[StoredObject]) -> StoredObject:
+    """The master `submitted` before the clip renders (its sound's AAC encode runs on one core,
+    beside them), from the task cache while its file is still in the store, else rendered."""
     return cached_unless_missing(
-        state.result(),
-        state.name == "Cached",
+        submitted.result(),
+        submitted.state.name == "Cached",
         lambda: open_store(job.store_url, endpoint_url=job.endpoint_url),
         lambda: youtube_master_task.with_options(refresh_cache=True)(job),
         hit="YouTube master: inputs unchanged, taken from the task cache (no render)",
@@ -912,8 +914,9 @@ def publish_episode(
             keywords=tuple(k for k in (ep.guest, ep.organisation, ep.cause, *ep.hashtags) if k),
             config_dir=inputs.config_dir,
         )
+        submitted = youtube_master_task.submit(job) if inputs.series.render.youtube_master else None
         clips = render_clips(plans, job)
-        yt_master = youtube_master(job) if inputs.series.render.youtube_master else None
+        yt_master = youtube_master(job, submitted) if submitted is not None else None
         episode_metadata = describe_task(clips, inputs, transcript)
         location = publish_task(inputs, info, transcript, transcript_files, clips, episode_metadata, master, yt_master)
         run_report(inputs, info, clips, location, time.monotonic() - started)
