@@ -776,12 +776,14 @@ def youtube_master_task(job: RenderJob) -> StoredObject:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def youtube_master(job: RenderJob, submitted: PrefectFuture[StoredObject]) -> StoredObject:
-    """The master `submitted` before the clip renders (its sound's AAC encode runs on one core,
-    beside them), from the task cache while its file is still in the store, else rendered."""
+def youtube_master(job: RenderJob) -> StoredObject:
+    """The master from the task cache while its file is still in the store, else rendered. (It
+    runs after the clip renders: submitted beside them, it saved no wall time on 2 cores, since
+    x264 already keeps both busy; docs/benchmarks.md, (e).)"""
+    state = youtube_master_task(job, return_state=True)
     return cached_unless_missing(
-        submitted.result(),
-        submitted.state.name == "Cached",
+        state.result(),
+        state.name == "Cached",
         lambda: open_store(job.store_url, endpoint_url=job.endpoint_url),
         lambda: youtube_master_task.with_options(refresh_cache=True)(job),
         hit="YouTube master: inputs unchanged, taken from the task cache (no render)",
@@ -914,9 +916,8 @@ def publish_episode(
             keywords=tuple(k for k in (ep.guest, ep.organisation, ep.cause, *ep.hashtags) if k),
             config_dir=inputs.config_dir,
         )
-        submitted = youtube_master_task.submit(job) if inputs.series.render.youtube_master else None
         clips = render_clips(plans, job)
-        yt_master = youtube_master(job, submitted) if submitted is not None else None
+        yt_master = youtube_master(job) if inputs.series.render.youtube_master else None
         episode_metadata = describe_task(clips, inputs, transcript)
         location = publish_task(inputs, info, transcript, transcript_files, clips, episode_metadata, master, yt_master)
         run_report(inputs, info, clips, location, time.monotonic() - started)
