@@ -147,6 +147,8 @@ def main() -> None:
     print(f"publish: {cpu:.1f} CPU s = {cpu / d:.3f} of the duration; CPU s / 2 cores = {cpu / 2 / d:.3f}")
     seconds = sum(c["end"] - c["start"] for c in clips)
     print(f"publish delivered {len(clips)} clips ({seconds:.1f} s in all) x {len(sizes)} sizes {sizes}")
+    (run / "publish.log").write_text(done.stdout + done.stderr, encoding="utf-8")
+    print(f"# the run's log: {run / 'publish.log'}")
     print_breakdown(done.stdout + done.stderr, d)
     if args.publish_only:
         return
