@@ -278,6 +278,17 @@ def measure_loudness(path: Path | str, start: float = 0.0, end: float | None = N
         raise MediaError(f"{path}: ffmpeg's loudness measurement printed no readable result.") from None
 
 
+def _aac_args(e: EncodeSettings) -> list[str]:
+    """The sound's output arguments of every render: AAC at the preset's rate, 48 kHz stereo."""
+    return ["-c:a", "aac", "-aac_coder", e.aac_coder, "-b:a", e.audio_bitrate, "-ar", "48000", "-ac", "2"]
+
+
+def _normalises(measured: Loudness | None, e: EncodeSettings) -> bool:
+    """Whether an output's sound gets loudnorm's second pass: it asks for a target and there is
+    a measurement of something louder than digital silence."""
+    return e.loudness is not None and measured is not None and not measured.silent
+
+
 def loudnorm_filter(measured: Loudness, encode: EncodeSettings) -> str:
     """loudnorm's second pass (linear: one gain for the whole clip when the true peak allows it)."""
     m = measured
@@ -446,8 +457,9 @@ def clip_command(
 
     # Sound: downmix, then one loudnorm per distinct target, then one copy per output.
     def target(e: EncodeSettings) -> tuple[float, float, float] | None:
-        if e.loudness is None or measured is None or measured.silent:
+        if not _normalises(measured, e):
             return None
+        assert e.loudness is not None
         return (e.loudness, e.true_peak, e.loudness_range)
 
     targets: dict[tuple[float, float, float] | None, list[int]] = {}
@@ -502,8 +514,7 @@ def clip_command(
         args += ["-map", f"[{video[i]}]", "-map", f"[{audio[i]}]"]
         args += ["-c:v", "libx264", "-preset", e.preset, "-crf", str(e.crf), "-profile:v", "high"]
         args += ["-pix_fmt", "yuv420p", "-maxrate", e.maxrate, "-bufsize", e.bufsize]
-        args += ["-c:a", "aac", "-aac_coder", e.aac_coder, "-b:a", e.audio_bitrate, "-ar", "48000", "-ac", "2"]
-        args += ["-movflags", "+faststart"]
+        args += [*_aac_args(e), "-movflags", "+faststart"]
         if not bumpers:
             args += ["-t", f"{duration:.3f}"]
         args.append(str(out.path))
@@ -622,12 +633,12 @@ def master_copy_command(info: MediaInfo, out: Path, encode: EncodeSettings, meas
     """The master's command when its picture is copied (see `master_copies_video`): the first
     video stream as is, the sound downmixed, loudness-normalised and encoded as in `clip_command`."""
     sound = _STEREO
-    if encode.loudness is not None and measured is not None and not measured.silent:
+    if _normalises(measured, encode):
+        assert measured is not None
         sound += "," + loudnorm_filter(measured, encode)
     sound += "," + _AAC_IN
     args = ["ffmpeg", "-nostdin", "-hide_banner", "-y", "-i", _ff(info.path)]
-    args += ["-map", "0:V:0", "-map", "0:a:0", "-c:v", "copy", "-af", sound]
-    args += ["-c:a", "aac", "-aac_coder", encode.aac_coder, "-b:a", encode.audio_bitrate, "-ar", "48000", "-ac", "2"]
+    args += ["-map", "0:V:0", "-map", "0:a:0", "-c:v", "copy", "-af", sound, *_aac_args(encode)]
     return [*args, "-movflags", "+faststart", "-t", f"{info.duration:.3f}", str(out)]
 
 
