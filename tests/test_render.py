@@ -332,7 +332,7 @@ def master_info(**changes: object) -> media.MediaInfo:
     ("changes", "copies"),
     [
         ({}, True),
-        ({"width": 1280, "height": 720}, True),
+        ({"width": 1280, "height": 720}, False),  # the master is 1920x1080, as its key and manifest say
         ({"width": 3840, "height": 2160}, False),  # scaled down to 1080 lines
         ({"width": 640, "height": 360}, False),  # below HD: upscaled
         ({"width": 1440, "height": 1080}, False),  # 4:3: pillarboxed
@@ -368,7 +368,7 @@ def test_a_master_ready_picture_is_copied_bit_for_bit_and_only_the_sound_is_norm
 ) -> None:
     src = tmp_path / "hd.mp4"
     ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25", "-i", str(speech), "-t", "8", "-c:v", "libx264",
+        "-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=25", "-i", str(speech), "-t", "8", "-c:v", "libx264",
         "-preset", "ultrafast", "-crf", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "1", str(src),
     )  # fmt: skip
     info = media.probe(src)

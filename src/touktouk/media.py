@@ -609,16 +609,16 @@ def master_copies_video(
 ) -> bool:
     """Whether the footage's picture already is a YouTube master's, so the master copies it as is
     (no decode, no x264: minutes saved on a long episode, and no generation loss) and only the
-    sound is normalised: H.264 yuv420p, square pixels, 16:9, 720 to 1080 lines (YouTube's HD sizes;
-    smaller is upscaled, larger scaled down), constant frame rate within the preset's cap, no
-    rotation flag, a known bit rate within the preset's cap, and nothing to burn in."""
+    sound is normalised: H.264 yuv420p, square pixels, exactly the master's 1920x1080 (the size
+    its key and the manifest state; other sizes are scaled), constant frame rate within the
+    preset's cap, no rotation flag, a known bit rate within the preset's cap, and nothing to burn in."""
     if subtitles is not None or (branding is not None and (branding.logo or branding.intro or branding.outro)):
         return False
     if not info.has_video or info.video_codec != "h264" or info.pix_fmt != "yuv420p" or not info.square_pixels:
         return False
     if info.rotation or info.variable_frame_rate or not 0 < info.fps <= encode.max_fps + 0.01:
         return False
-    if info.width * 9 != info.height * 16 or not 720 <= info.height <= MASTER_HEIGHT:
+    if (info.width, info.height) != (MASTER_WIDTH, MASTER_HEIGHT):
         return False
     return 0 < info.video_bitrate <= _bits_per_second(encode.maxrate)
 
