@@ -54,6 +54,13 @@ try {
     }
     if (!stuck) throw new Error(`the form did not keep ${name} = ${value}`);
   }
+  // The form can take the last field's value a moment after it shows it (one CI run submitted
+  // auto_clips = 1 after the field had shown 0): let it settle, then check every field again.
+  await page.waitForTimeout(1000);
+  for (const [name, value] of Object.entries(params)) {
+    const shown = await property(name).locator("textarea, input").first().inputValue();
+    if (shown !== String(value)) throw new Error(`before Submit the form shows ${name} = ${shown}, not ${value}`);
+  }
   await page.getByRole("button", { name: "Submit", exact: true }).click();
 
   // The UI opens the new flow run, or offers a link to it in a toast.
