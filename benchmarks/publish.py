@@ -32,7 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from touktouk import captions, media  # noqa: E402
+from touktouk import media  # noqa: E402
+from touktouk.captions.fonts import FONT_DIR  # noqa: E402
 from touktouk.config import RenderSettings  # noqa: E402
 from touktouk.platforms import SOCIAL  # noqa: E402
 
@@ -164,7 +165,7 @@ def main() -> None:
             media.OutputSpec(run / f"{c['id']}-{w}x{h}.mp4", w, h)
             for w, h in ((1080, 1920), (1080, 1080), (1920, 1080))
         ]
-        fonts = str(captions.FONT_DIR)
+        fonts = str(FONT_DIR)
         media.render_clip(info, c["start"], c["end"], outs, subtitles=ass, fonts_dir=fonts, encode=enc)
     render = time.perf_counter() - t0
     cpu = _cpu() - cpu0

@@ -39,10 +39,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from touktouk import captions, media  # noqa: E402
+from touktouk import media  # noqa: E402
+from touktouk.captions.files import write_captions  # noqa: E402
+from touktouk.captions.fonts import FONT_DIR, find_font  # noqa: E402
+from touktouk.captions.layout import layout_clip  # noqa: E402
+from touktouk.captions.lines import CaptionEvent  # noqa: E402
+from touktouk.captions.styles import vertical_style  # noqa: E402
 from touktouk.config import RenderSettings  # noqa: E402
 from touktouk.platforms import SOCIAL  # noqa: E402
-from touktouk.timeline import Word  # noqa: E402
+from touktouk.render.ffmpeg import subtitles_filter  # noqa: E402
+from touktouk.types import Word  # noqa: E402
 
 SHARED = Path(os.environ.get("TOUKTOUK_SHARED_MEDIA", ROOT.parent / "shared" / "media"))
 FLEURS = ("fleurs-fr-001", "fleurs-fr-003", "fleurs-fr-007", "fleurs-fr-009")
@@ -82,13 +88,13 @@ def video_kbps(path: Path) -> int:
     return int(int(v.get("bit_rate") or s["format"]["bit_rate"]) / 1000)
 
 
-def make_captions(work: Path, seconds: float) -> tuple[Path, list[captions.CaptionEvent]]:
+def make_captions(work: Path, seconds: float) -> tuple[Path, list[CaptionEvent]]:
     """Karaoke ASS for the clip: the FLEURS text, one word every 0.4 s (timed, not transcribed)."""
     text = " ".join((SHARED / f"{n}.txt").read_text(encoding="utf-8").strip() for n in FLEURS).split()
     words = [Word(START + 0.4 * i, START + 0.4 * i + 0.35, w) for i, w in enumerate(text) if 0.4 * i < seconds - 0.5]
-    style = captions.vertical_style(font_name="DejaVu Sans", primary="#FFFFFF", highlight="#FFD400")
-    events = captions.layout_clip(words, style, START, START + seconds)
-    files = captions.write_captions(events, style, work, "bench", karaoke=True)
+    style = vertical_style(font_name="DejaVu Sans", primary="#FFFFFF", highlight="#FFD400")
+    events = layout_clip(words, style, START, START + seconds)
+    files = write_captions(events, style, work, "bench", karaoke=True)
     return files["ass"], events
 
 
@@ -113,7 +119,7 @@ def encode(preset: str = "") -> media.EncodeSettings:
 def engine(src: Path, out: Path, ass: Path, seconds: float) -> None:
     info = media.probe(src)
     media.render_clip(info, START, START + seconds, [media.OutputSpec(out, 1080, 1920)], subtitles=ass,
-                      fonts_dir=str(captions.FONT_DIR), encode=encode())  # fmt: skip
+                      fonts_dir=str(FONT_DIR), encode=encode())  # fmt: skip
 
 
 def hand_written(src: Path, out: Path, ass: Path, seconds: float) -> None:
@@ -130,7 +136,7 @@ def hand_written(src: Path, out: Path, ass: Path, seconds: float) -> None:
         f":measured_LRA={m['input_lra']}:measured_thresh={m['input_thresh']}:offset={m['target_offset']}"
         ":linear=true"
     )
-    sub = captions.subtitles_filter(ass, captions.FONT_DIR)
+    sub = subtitles_filter(ass, FONT_DIR)
     graph = (
         f"[0:v]fps=25,crop=608:1080:656:0,scale=1080:1920,setsar=1,{sub}[v];"
         f"[0:a]aformat=channel_layouts=stereo,{loudnorm},aresample=48000,"
@@ -142,14 +148,14 @@ def hand_written(src: Path, out: Path, ass: Path, seconds: float) -> None:
        "-movflags", "+faststart", "-t", f"{seconds:.3f}", str(out))  # fmt: skip
 
 
-def with_moviepy(src: Path, out: Path, events: list[captions.CaptionEvent], seconds: float) -> None:
+def with_moviepy(src: Path, out: Path, events: list[CaptionEvent], seconds: float) -> None:
     """The same clip through moviepy 2: numpy frames, PIL-drawn text composited in Python."""
     from moviepy import CompositeVideoClip, TextClip, VideoFileClip
     from moviepy.audio.fx import MultiplyVolume
 
     loud = media.measure_loudness(src, START, START + seconds)
     gain = 10 ** ((SOCIAL.loudness_lufs - loud.input_i) / 20)
-    font = str(captions.find_font("DejaVu Sans", str(captions.FONT_DIR), bold=True))
+    font = str(find_font("DejaVu Sans", str(FONT_DIR), bold=True))
     clip = VideoFileClip(str(src)).subclipped(START, START + seconds)
     clip = clip.cropped(x1=656, y1=0, width=608, height=1080).resized((1080, 1920))
     clip = clip.with_audio(clip.audio.with_effects([MultiplyVolume(gain)]))
@@ -173,7 +179,7 @@ def formats(src: Path, work: Path, ass: Path, seconds: float, *, one_decode: boo
     info = media.probe(src)
     loud = media.measure_loudness(src, START, START + seconds)
     outs = [media.OutputSpec(work / f"fmt-{k.replace(':', 'x')}.mp4", w, h) for k, (w, h) in SIZES.items()]
-    kw: dict[str, Any] = {"subtitles": ass, "fonts_dir": str(captions.FONT_DIR), "encode": encode(), "measured": loud}
+    kw: dict[str, Any] = {"subtitles": ass, "fonts_dir": str(FONT_DIR), "encode": encode(), "measured": loud}
     if one_decode:
         media.render_clip(info, START, START + seconds, outs, **kw)
     else:

@@ -19,7 +19,7 @@ from touktouk.asr import (
     merge_regions,
 )
 from touktouk.convert import alignment_heads_dump, ct2_to_openai
-from touktouk.timeline import Word
+from touktouk.types import Word
 
 
 def seg(text: str, start: float = 0.0, p: float = 0.9, no_speech: float = 0.05, step: float = 0.3) -> Decoded:

@@ -12,9 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from touktouk import captions
-from touktouk.captions import CaptionEvent, square_style, subtitles_filter, vertical_style, write_captions
-from touktouk.timeline import Word
+from touktouk.captions.files import write_captions
+from touktouk.captions.karaoke import emoji_warnings
+from touktouk.captions.layout import layout_for_style
+from touktouk.captions.lines import CaptionEvent
+from touktouk.captions.styles import square_style, vertical_style
+from touktouk.render.ffmpeg import subtitles_filter
+from touktouk.types import Word
 
 pytestmark = [
     pytest.mark.slow,
@@ -53,10 +57,10 @@ def test_emoji_are_left_out_of_burned_captions_with_a_warning(tmp_path: Path, ca
     # The sidecars keep the emoji; the burned-in ASS does not, and says so.
     assert "🎉" in paths["srt"].read_text(encoding="utf-8") and "👏🏽" in paths["vtt"].read_text(encoding="utf-8")
     assert "🎉" not in paths["ass"].read_text(encoding="utf-8")
-    warnings = captions.emoji_warnings([with_emoji], style)
+    warnings = emoji_warnings([with_emoji], style)
     assert len(warnings) == 1 and "🎉" in warnings[0] and "👏🏽" in warnings[0]
     assert any("🎉" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
-    assert captions.emoji_warnings([without], style) == []
+    assert emoji_warnings([without], style) == []
     # Rendered: identical to the same caption written without the emoji (no empty box, no gap)…
     assert _frame(paths["ass"], "1080x1920") == _frame(plain["ass"], "1080x1920")
     # …whereas the emoji handed to libass as they are draw a box (DejaVu's .notdef glyph).
@@ -69,7 +73,7 @@ def test_square_captions_render_inside_the_square_safe_area(tmp_path: Path) -> N
     style = square_style(font_name=FONT, primary="#FFFFFF", highlight="#FFD400", fonts_dir=FONTS_DIR)
     text = "Je crois que l'économie sociale et solidaire, c'est d'abord une affaire de gens."
     words = [Word(0.1 + 0.25 * i, 0.3 + 0.25 * i, t) for i, t in enumerate(text.split())]
-    events = captions.layout_for_style(words, style)
+    events = layout_for_style(words, style)
     assert all(style.line_fits(line) for ev in events for line in ev.lines)
     paths = write_captions(events[:1], style, tmp_path, "square", karaoke=False)
     red = np.frombuffer(_frame(paths["ass"], "1080x1080", at=events[0].start + 0.2), dtype=np.uint8)[0::3]
@@ -85,7 +89,7 @@ def test_keywords_are_drawn_in_the_emphasis_colour_next_to_the_karaoke_highlight
         font_name=FONT, primary="#FFFFFF", highlight="#FF00FF", fonts_dir=FONTS_DIR, emphasis="#00FFFF"
     )
     words = [Word(0.1, 0.4, "Merci"), Word(0.5, 0.9, "Camille"), Word(1.0, 1.4, "Martin.")]
-    events = captions.layout_for_style(words, style)
+    events = layout_for_style(words, style)
     paths = write_captions(events, style, tmp_path, "kw", karaoke=True, keywords=["Camille Martin"])
 
     def colours(at: float) -> tuple[int, int]:
@@ -106,7 +110,7 @@ def test_captions_still_renders_a_frame_with_the_spoken_word_highlighted(tmp_pat
     from typer.testing import CliRunner
 
     from touktouk.cli import app
-    from touktouk.timeline import Segment, Transcript
+    from touktouk.types import Segment, Transcript
 
     video = tmp_path / "plan.mp4"
     subprocess.run(

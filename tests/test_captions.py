@@ -13,33 +13,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import ImageFont
 
-from touktouk import checker
-from touktouk.captions import (
-    FILLERS,
-    NBSP,
-    STYLES,
-    CaptionEvent,
-    CaptionStyle,
-    burnable_text,
-    classic_style,
-    condense_words,
-    escape_ass_text,
-    escape_filter_path,
-    french_typography,
-    keyword_key,
-    layout_captions,
-    layout_clip,
-    layout_for_style,
-    rebase,
-    square_style,
-    subtitles_filter,
-    to_ssa,
-    vertical_style,
-    write_captions,
-)
+from touktouk.captions.check_rules import GAP, MIN_DURATION, OVERLAP, CheckEvent, Rules
+from touktouk.captions.checker import check_events
+from touktouk.captions.condense import condense_words
+from touktouk.captions.files import write_captions
+from touktouk.captions.karaoke import burnable_text, escape_ass_text, to_ssa
+from touktouk.captions.layout import layout_captions, layout_clip, layout_for_style, rebase
+from touktouk.captions.lines import CaptionEvent
+from touktouk.captions.styles import STYLES, CaptionStyle, classic_style, square_style, vertical_style
 from touktouk.errors import ConfigError
+from touktouk.french import DISFLUENCIES, NBSP, french_typography, keyword_key
 from touktouk.platforms import PLATFORMS
-from touktouk.timeline import Word
+from touktouk.render.ffmpeg import escape_filter_path, subtitles_filter
+from touktouk.types import Word
 
 FONTS_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT = "DejaVu Sans"
@@ -236,9 +222,9 @@ def test_clip_captions_are_laid_out_inside_the_clip(cut: float, length: float) -
     end = start + length
     inside = [w for w in words if start <= (w.start + w.end) / 2 < end]  # Transcript.words_between
     events = layout_clip(inside, vertical(), start, end)
-    rules = checker.Rules.for_style("vertical")
-    violations = checker.check_events([checker.CheckEvent.from_caption(e) for e in events], rules)
-    assert [v for v in violations if v.rule in {checker.MIN_DURATION, checker.OVERLAP, checker.GAP}] == []
+    rules = Rules.for_style("vertical")
+    violations = check_events([CheckEvent.from_caption(e) for e in events], rules)
+    assert [v for v in violations if v.rule in {MIN_DURATION, OVERLAP, GAP}] == []
     for ev in events:
         assert 0 <= ev.start < ev.end <= length + 1e-9
         assert all(0 <= w.start <= w.end <= length + 1e-9 for w in ev.words)
@@ -426,14 +412,14 @@ def test_captions_too_fast_to_read_are_condensed_as_a_last_resort(caplog: pytest
     after = [Word(w.start / 3, w.end / 3, w.text) for w in rest]  # no pause, as fast
     verbatim = layout_captions([*fast, *after], max_chars_per_line=42)
     with caplog.at_level("INFO", logger="touktouk.captions"):
-        condensed = layout_captions([*fast, *after], max_chars_per_line=42, fillers=FILLERS)
+        condensed = layout_captions([*fast, *after], max_chars_per_line=42, fillers=DISFLUENCIES)
     assert "euh" in verbatim[0].text and "je je" in verbatim[0].text
     assert condensed[0].text == "Alors je pense que,"
     assert len(condensed[0].text) < len(verbatim[0].text)
     assert "left out « euh, », « je », « ben, »" in caplog.text
     # Readable speech keeps every word, fillers included (condensing is the last resort).
     slow = spoken(said)
-    assert [w.text for ev in layout_captions(slow, max_chars_per_line=42, fillers=FILLERS) for w in ev.words] == [
+    assert [w.text for ev in layout_captions(slow, max_chars_per_line=42, fillers=DISFLUENCIES) for w in ev.words] == [
         w.text for w in slow
     ]
 
@@ -451,8 +437,8 @@ def test_an_event_ends_at_a_shot_change_between_two_words() -> None:
     assert all(not (ev.start < cut < ev.end) for ev in events), events
     before = next(ev for ev in events if ev.words[-1].text == "solidaire,")
     assert before.end <= cut - 2 / 25 + 1e-9
-    rules = checker.Rules.for_style("classic", cuts=[cut])
-    assert checker.check_events([checker.CheckEvent.from_caption(e) for e in events], rules) == []
+    rules = Rules.for_style("classic", cuts=[cut])
+    assert check_events([CheckEvent.from_caption(e) for e in events], rules) == []
 
 
 def test_a_shot_change_inside_a_word_or_too_soon_is_not_forced() -> None:
@@ -481,8 +467,8 @@ def test_square_style_measures_its_lines_and_passes_the_checker() -> None:
     assert STYLES["square"] is square_style
     events = layout_for_style(spoken(INTERVIEW), style)
     assert all(style.line_fits(line) for ev in events for line in ev.lines)
-    rules = checker.Rules.for_caption_style("square", style, fast_speech="verbatim")
-    assert checker.check_events([checker.CheckEvent.from_caption(e) for e in events], rules) == []
+    rules = Rules.for_caption_style("square", style, fast_speech="verbatim")
+    assert check_events([CheckEvent.from_caption(e) for e in events], rules) == []
     subs = to_ssa(events, style, karaoke=False)
     assert (subs.info["PlayResX"], subs.info["PlayResY"]) == ("1080", "1080")
 

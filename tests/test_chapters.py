@@ -25,7 +25,7 @@ from touktouk.chapters import (
 )
 from touktouk.platforms import PLATFORMS
 from touktouk.select import sentences
-from touktouk.timeline import Segment, Transcript, Word
+from touktouk.types import Segment, Transcript, Word
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "brandnewsblog-interviews-fr.txt"
 _SPEAKER = re.compile(r"^[A-ZÉ][\w .’'-]{2,40} : ")

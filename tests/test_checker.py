@@ -9,19 +9,31 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from touktouk import checker
-from touktouk.captions import (
-    NBSP,
-    classic_style,
-    layout_captions,
-    layout_for_style,
-    square_style,
-    vertical_style,
-    write_captions,
+from touktouk.captions.check_files import check_file, load_events, read_cuts
+from touktouk.captions.check_rules import (
+    EMPTY,
+    GAP,
+    LINE_COUNT,
+    LINE_END,
+    LINE_LENGTH,
+    MAX_DURATION,
+    MIN_DURATION,
+    ORDER,
+    OVERLAP,
+    READING_SPEED,
+    SHOT_CHANGE,
+    TYPOGRAPHY,
+    CheckEvent,
+    Rules,
+    Violation,
 )
-from touktouk.checker import CheckEvent, Rules, check_events, check_file, load_events
+from touktouk.captions.checker import check_events, condensable
+from touktouk.captions.files import write_captions
+from touktouk.captions.layout import layout_captions, layout_for_style
+from touktouk.captions.styles import classic_style, square_style, vertical_style
 from touktouk.cli import app
-from touktouk.timeline import Word
+from touktouk.french import NBSP
+from touktouk.types import Word
 
 NNBSP = "\u202f"
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "brandnewsblog-interviews-fr.txt"
@@ -83,25 +95,25 @@ CLEAN: list[Cue] = [
 
 # Each file breaks exactly one rule.
 BROKEN: list[tuple[str, list[Cue]]] = [
-    (checker.LINE_LENGTH, [(1, 5, "Le président de la Fédération nationale des associations")]),
-    (checker.LINE_COUNT, [(1, 4, "Oui,\nc'est vrai,\nmerci.")]),
-    (checker.MIN_DURATION, [(1, 1.5, "Oui.")]),
-    (checker.MAX_DURATION, [(1, 9, "Oui.")]),
-    (checker.READING_SPEED, [(1, 2.2, "Je crois que l'économie sociale")]),
-    (checker.GAP, [(1, 2, "Oui."), (2.04, 3, "Non.")]),  # one frame at 25 fps
-    (checker.OVERLAP, [(1, 2.5, "Oui."), (2, 3, "Non.")]),
-    (checker.ORDER, [(10, 11, "Oui."), (1, 2, "Non.")]),
-    (checker.TYPOGRAPHY, [(1, 3, "Pourquoi ?")]),
-    (checker.TYPOGRAPHY, [(1, 3, "Pourquoi?")]),
-    (checker.TYPOGRAPHY, [(1, 3, f"Il a dit{NBSP}: «non{NBSP}».")]),
-    (checker.TYPOGRAPHY, [(1, 3, f"Il a dit{NBSP}: «{NBSP}non ».")]),
-    (checker.TYPOGRAPHY, [(1, 3, f"Vraiment\n{NBSP}! C'est fou.")]),
-    (checker.TYPOGRAPHY, [(1, 3, f"C'est «{NBSP}maintenant\n{NBSP}» ou jamais.")]),
-    (checker.LINE_END, [(1, 5, "Nous avons parlé avec le\nprésident de la Fédération.")]),
-    (checker.LINE_END, [(1, 4, "Alors je\ncrois que oui.")]),
-    (checker.LINE_END, [(1, 4, "Nous travaillons pour\nles bénévoles du quartier.")]),
-    (checker.LINE_END, [(1, 4, "Les bénévoles et\nles salariés du quartier.")]),
-    (checker.EMPTY, [(1, 2, "Oui."), (3, 4, ""), (5, 6, "Non.")]),
+    (LINE_LENGTH, [(1, 5, "Le président de la Fédération nationale des associations")]),
+    (LINE_COUNT, [(1, 4, "Oui,\nc'est vrai,\nmerci.")]),
+    (MIN_DURATION, [(1, 1.5, "Oui.")]),
+    (MAX_DURATION, [(1, 9, "Oui.")]),
+    (READING_SPEED, [(1, 2.2, "Je crois que l'économie sociale")]),
+    (GAP, [(1, 2, "Oui."), (2.04, 3, "Non.")]),  # one frame at 25 fps
+    (OVERLAP, [(1, 2.5, "Oui."), (2, 3, "Non.")]),
+    (ORDER, [(10, 11, "Oui."), (1, 2, "Non.")]),
+    (TYPOGRAPHY, [(1, 3, "Pourquoi ?")]),
+    (TYPOGRAPHY, [(1, 3, "Pourquoi?")]),
+    (TYPOGRAPHY, [(1, 3, f"Il a dit{NBSP}: «non{NBSP}».")]),
+    (TYPOGRAPHY, [(1, 3, f"Il a dit{NBSP}: «{NBSP}non ».")]),
+    (TYPOGRAPHY, [(1, 3, f"Vraiment\n{NBSP}! C'est fou.")]),
+    (TYPOGRAPHY, [(1, 3, f"C'est «{NBSP}maintenant\n{NBSP}» ou jamais.")]),
+    (LINE_END, [(1, 5, "Nous avons parlé avec le\nprésident de la Fédération.")]),
+    (LINE_END, [(1, 4, "Alors je\ncrois que oui.")]),
+    (LINE_END, [(1, 4, "Nous travaillons pour\nles bénévoles du quartier.")]),
+    (LINE_END, [(1, 4, "Les bénévoles et\nles salariés du quartier.")]),
+    (EMPTY, [(1, 2, "Oui."), (3, 4, ""), (5, 6, "Non.")]),
 ]
 
 
@@ -123,12 +135,12 @@ def test_each_rule_is_caught_alone(tmp_path: Path, fmt: str, rule: str, cues: li
 
 def test_empty_ass_event_made_only_of_tags(tmp_path: Path) -> None:
     path = write(tmp_path, [(1, 2, "Oui."), (3, 4, "{\\b1}{\\c&H00D4FF&}"), (5, 6, "Non.")], "ass")
-    assert [v.rule for v in check_file(path)] == [checker.EMPTY]
+    assert [v.rule for v in check_file(path)] == [EMPTY]
 
 
 def test_a_two_frame_gap_depends_on_the_frame_rate(tmp_path: Path) -> None:
     path = write(tmp_path, [(1, 2, "Oui."), (2.05, 3, "Non.")], "srt")  # 50 ms: 2.5 frames at 50 fps
-    assert [v.rule for v in check_file(path)] == [checker.GAP]
+    assert [v.rule for v in check_file(path)] == [GAP]
     assert check_file(path, fps=50) == []
 
 
@@ -139,11 +151,11 @@ def test_ass_style_comes_from_the_frame_unless_given(tmp_path: Path) -> None:
     cues: list[Cue] = [(1, 4, "Je crois que l'économie sociale")]  # 31 characters: classic only
     portrait = tmp_path / "v.ass"
     portrait.write_text(ass(cues, res=(1080, 1920)), encoding="utf-8")
-    assert [v.rule for v in check_file(portrait)] == [checker.LINE_LENGTH]
+    assert [v.rule for v in check_file(portrait)] == [LINE_LENGTH]
     assert check_file(portrait, style="classic") == []
     landscape = write(tmp_path, cues, "ass")
     assert check_file(landscape) == []
-    assert [v.rule for v in check_file(write(tmp_path, cues, "srt"), style="vertical")] == [checker.LINE_LENGTH]
+    assert [v.rule for v in check_file(write(tmp_path, cues, "srt"), style="vertical")] == [LINE_LENGTH]
 
 
 def test_ass_tags_and_escapes_are_not_counted_as_text(tmp_path: Path) -> None:
@@ -210,32 +222,30 @@ FAST: list[Cue] = [
 def test_fast_speech_strict_reports_every_event_over_max_cps(tmp_path: Path) -> None:
     path = write(tmp_path, FAST, "srt")
     found = check_file(path, fast_speech="strict")
-    assert [(v.time, v.rule) for v in found] == [(3.0, checker.READING_SPEED), (5.0, checker.READING_SPEED),
-                                                 (8.0, checker.READING_SPEED)]  # fmt: skip
+    assert [(v.time, v.rule) for v in found] == [(3.0, READING_SPEED), (5.0, READING_SPEED),
+                                                 (8.0, READING_SPEED)]  # fmt: skip
     assert check_file(path, fast_speech="strict", max_cps=25) == []
 
 
 def test_fast_speech_verbatim_allows_only_events_shown_as_long_as_the_speech_lets_them(tmp_path: Path) -> None:
     path = write(tmp_path, FAST, "srt")
     found = check_file(path, fast_speech="verbatim")
-    assert [(v.time, v.rule) for v in found] == [(5.0, checker.READING_SPEED), (8.0, checker.READING_SPEED)]
+    assert [(v.time, v.rule) for v in found] == [(5.0, READING_SPEED), (8.0, READING_SPEED)]
     assert "could stay 1.920 s longer" in found[0].message
     assert "condense it: euh," in found[1].message
-    assert checker.condensable("je je crois, hein, que nous nous sommes") == ["je", "hein,"]
+    assert condensable("je je crois, hein, que nous nous sommes") == ["je", "hein,"]
 
 
 def test_an_event_across_a_shot_change_is_reported(tmp_path: Path) -> None:
     path = write(tmp_path, CLEAN, "vtt")
-    assert check_file(path, cuts=[4.5]) == [
-        checker.Violation(1.0, checker.SHOT_CHANGE, "shown across the shot change at 00:00:04.500")
-    ]
+    assert check_file(path, cuts=[4.5]) == [Violation(1.0, SHOT_CHANGE, "shown across the shot change at 00:00:04.500")]
     assert check_file(path, cuts=[5.04, 7.8, 16.0]) == []  # in gaps, or at an edge
     cuts = tmp_path / "cuts.txt"
     cuts.write_text("# shot changes\n4.5\n00:00:10.000\n", encoding="utf-8")
-    assert checker.read_cuts(cuts) == [4.5, 10.0]
+    assert read_cuts(cuts) == [4.5, 10.0]
     cuts.write_text("4.5\nplus tard\n", encoding="utf-8")
     with pytest.raises(ValueError, match="line 2"):
-        checker.read_cuts(cuts)
+        read_cuts(cuts)
 
 
 # --- the layout engine's own output ---------------------------------------------------------
@@ -275,7 +285,7 @@ STYLES = {
 }
 
 
-def engine_violations(tmp_path: Path, style: str, cps: float) -> dict[str, list[checker.Violation]]:
+def engine_violations(tmp_path: Path, style: str, cps: float) -> dict[str, list[Violation]]:
     s = STYLES[style]
     events = layout_for_style(speak(seed_text(), cps), s)
     paths = write_captions(events, s, tmp_path, style)
@@ -297,7 +307,7 @@ def test_engine_output_on_real_french_vertical_breaks_rules_only_where_22_charac
     # Everything else is clean. Measuring the rendered width (issue 4, item 1) removes these: the
     # engine allows those lines since they fit the safe area, and so does the checker.
     for fmt, violations in engine_violations(tmp_path, "vertical", 16).items():
-        assert {v.rule for v in violations} <= {checker.LINE_END}, (fmt, violations)
+        assert {v.rule for v in violations} <= {LINE_END}, (fmt, violations)
         assert len(violations) <= 4, (fmt, violations)
 
 
@@ -318,7 +328,7 @@ def test_fast_speech_gets_all_the_time_it_has(tmp_path: Path, style: str) -> Non
         rules = Rules.for_caption_style(style, s, fast_speech="verbatim")
         assert check_file(path, rules=rules) == [], fmt
         strict = check_file(path, rules=Rules.for_caption_style(style, s, fast_speech="strict"))
-        assert {v.rule for v in strict} == {checker.READING_SPEED}, fmt
+        assert {v.rule for v in strict} == {READING_SPEED}, fmt
 
 
 def test_speech_faster_than_reading_speed_only_breaks_reading_speed(tmp_path: Path) -> None:
@@ -326,14 +336,14 @@ def test_speech_faster_than_reading_speed_only_breaks_reading_speed(tmp_path: Pa
     # at 17 cps; the engine keeps every other rule.
     for fmt, violations in engine_violations(tmp_path, "classic", 19).items():
         assert violations, fmt
-        assert {v.rule for v in violations} == {checker.READING_SPEED}, fmt
+        assert {v.rule for v in violations} == {READING_SPEED}, fmt
 
 
 # --- timing invariants of the engine (hypothesis) ---------------------------------------------
 
 TOKENS = ["le", "la", "de", "et", "économie", "sociale,", "qui", "parlent.", "Pourquoi", "?", "«", "»",
           "je", "l'association", "solidaire", "très", "bien", "!", "anticonstitutionnellement", "d'abord"]  # fmt: skip
-TIMING = {checker.ORDER, checker.OVERLAP, checker.GAP, checker.MIN_DURATION, checker.MAX_DURATION}
+TIMING = {ORDER, OVERLAP, GAP, MIN_DURATION, MAX_DURATION}
 
 
 @st.composite
@@ -351,7 +361,7 @@ def word_sequences(draw: st.DrawFn, max_cps: float | None = None) -> list[Word]:
     return words
 
 
-def _timing_violations(words: list[Word], max_chars: int, max_lines: int) -> list[checker.Violation]:
+def _timing_violations(words: list[Word], max_chars: int, max_lines: int) -> list[Violation]:
     events = layout_captions(words, max_chars_per_line=max_chars, max_lines=max_lines)
     rules = Rules(style="test", max_chars_per_line=max_chars, max_lines=max_lines)
     return check_events([CheckEvent.from_caption(e) for e in events], rules)
@@ -366,7 +376,7 @@ def test_layout_never_breaks_a_timing_rule(words: list[Word], max_chars: int, ma
 @settings(max_examples=200, deadline=None)
 @given(words=word_sequences(max_cps=15.0), max_chars=st.sampled_from([22, 42]))
 def test_layout_keeps_reading_speed_when_speech_allows_it(words: list[Word], max_chars: int) -> None:
-    rules = TIMING | {checker.READING_SPEED}
+    rules = TIMING | {READING_SPEED}
     assert [v for v in _timing_violations(words, max_chars, 2) if v.rule in rules] == []
 
 

@@ -20,7 +20,7 @@ from touktouk.flow import RenderJob, render_clips
 from touktouk.media import probe
 from touktouk.publish import StoredClip
 from touktouk.storage import S3Store
-from touktouk.timeline import ClipPlan, Segment, Transcript, Word
+from touktouk.types import ClipPlan, Segment, Transcript, Word
 
 pytestmark = pytest.mark.slow  # a Dask cluster, real renders, a real S3 server (about 45 s)
 

@@ -30,7 +30,7 @@ from touktouk.config import EpisodeConfig, SeriesConfig
 from touktouk.media import MediaInfo, OutputSpec
 from touktouk.publish import Inputs, RenderedClip, publish_outputs
 from touktouk.storage import MEDIA_CACHE_CONTROL, LocalStore, StoreError, open_store
-from touktouk.timeline import ClipPlan, Transcript
+from touktouk.types import ClipPlan, Transcript
 
 PREFIX = "touktouk/s01/e07-idem"
 LOG = logging.getLogger("touktouk.test.publish")

@@ -12,8 +12,12 @@ from pathlib import Path
 import pytest
 
 from media_fixtures import ffmpeg
-from touktouk import captions, media
-from touktouk.timeline import Word
+from touktouk import media
+from touktouk.captions.files import write_captions
+from touktouk.captions.fonts import FONT_DIR, text_width
+from touktouk.captions.layout import layout_for_style
+from touktouk.captions.styles import CaptionStyle, vertical_style
+from touktouk.types import Word
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not on PATH")
 
@@ -33,16 +37,16 @@ def _is_highlight(r: int, g: int, b: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, captions.CaptionStyle, tuple[str, ...]]:
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, CaptionStyle, tuple[str, ...]]:
     tmp = tmp_path_factory.mktemp("karaoke")
     silence = tmp / "silence.wav"
     ffmpeg("-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo", "-t", "4", str(silence))
-    style = captions.vertical_style(
+    style = vertical_style(
         font_name="DejaVu Sans", primary="#FFFFFF", highlight="#{:02X}{:02X}{:02X}".format(*HIGHLIGHT)
     )
-    events = captions.layout_for_style(WORDS, style)
+    events = layout_for_style(WORDS, style)
     assert len(events) == 1 and len(events[0].lines) == 1, events
-    paths = captions.write_captions(events, style, tmp, "karaoke", karaoke=True)
+    paths = write_captions(events, style, tmp, "karaoke", karaoke=True)
     out = tmp / "clip.mp4"
     media.render_clip(
         media.probe(silence),
@@ -50,17 +54,17 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, captions.C
         3.6,
         [media.OutputSpec(out, 1080, 1920)],
         subtitles=paths["ass"],
-        fonts_dir=str(captions.FONT_DIR),
+        fonts_dir=str(FONT_DIR),
         encode=media.EncodeSettings(preset="ultrafast", crf=18),
     )
     return out, style, events[0].lines
 
 
-def _word_spans(style: captions.CaptionStyle, line: str) -> list[tuple[float, float]]:
+def _word_spans(style: CaptionStyle, line: str) -> list[tuple[float, float]]:
     """Expected x extent of each word of a centred line, from the engine's font measurement."""
 
     def width(text: str) -> float:
-        return captions.text_width(text, style.font_size, bold=style.bold)
+        return text_width(text, style.font_size, bold=style.bold)
 
     left = style.margin_h + (style.safe_width - width(line)) / 2
     spans, pos = [], 0

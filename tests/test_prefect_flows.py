@@ -252,7 +252,7 @@ def test_transcribe_is_cached_by_audio_content_not_path(
 
     from touktouk import flow as flow_module
     from touktouk.config import SeriesConfig
-    from touktouk.timeline import Transcript
+    from touktouk.types import Transcript
 
     calls: list[Path] = []
 

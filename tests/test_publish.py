@@ -14,7 +14,10 @@ import pytest
 
 from media_fixtures import french_episode, talking_head
 from pipeline_helpers import check_objects, load_json, region_diff, wer, write_episode, write_series
-from touktouk import checker, media, reframe
+from touktouk import media, reframe
+from touktouk.captions.check_files import check_file, load_events
+from touktouk.captions.check_rules import READING_SPEED, Violation
+from touktouk.captions.checker import format_time
 from touktouk.config import load_series
 from touktouk.flow import publish_episode
 from touktouk.manifest import SCHEMA
@@ -256,7 +259,7 @@ def test_translate_publishes_english_captions_of_the_episode(local_publish):
     assert len(words & {"the", "and", "of", "to", "we", "is", "with", "that", "in"}) >= 3, sorted(words)[:40]
 
 
-def _published_caption_violations(local_publish, fast_speech: str | None = None) -> dict[str, list[checker.Violation]]:
+def _published_caption_violations(local_publish, fast_speech: str | None = None) -> dict[str, list[Violation]]:
     """Violations per published caption file, under the series' caption settings (max_cps,
     fast_speech: README, Captions) unless `fast_speech` is given."""
     m, store = local_publish["manifest"], local_publish["store"]
@@ -270,14 +273,14 @@ def _published_caption_violations(local_publish, fast_speech: str | None = None)
     found = {}
     for key, style in files:
         path = store / key
-        assert checker.load_events(path)[0], f"{key} has no captions"
-        found[key] = checker.check_file(
+        assert load_events(path)[0], f"{key} has no captions"
+        found[key] = check_file(
             path, style=style, max_cps=settings.max_cps, fast_speech=fast_speech or settings.fast_speech
         )
     for key, violations in found.items():
         print(f"{key}: {len(violations)} violations")
         for v in violations:
-            print(f"  {checker.format_time(v.time)} {v.rule}: {v.message}")
+            print(f"  {format_time(v.time)} {v.rule}: {v.message}")
     return found
 
 
@@ -285,7 +288,7 @@ def test_every_published_caption_file_passes_the_checker(local_publish):
     """Issue 4 item 5: zero rule violations in every caption file the pipeline publishes (the
     transcript's SRT/VTT, each clip's SRT/VTT/ASS), reading speed aside: see the test below."""
     found = _published_caption_violations(local_publish)
-    other = {k: [v for v in vs if v.rule != checker.READING_SPEED] for k, vs in found.items()}
+    other = {k: [v for v in vs if v.rule != READING_SPEED] for k, vs in found.items()}
     assert {k: vs for k, vs in other.items() if vs} == {}
 
 
@@ -296,4 +299,4 @@ def test_every_published_caption_file_keeps_reading_speed(local_publish):
     found = _published_caption_violations(local_publish)
     assert {k: vs for k, vs in found.items() if vs} == {}
     strict = _published_caption_violations(local_publish, fast_speech="strict")
-    assert {v.rule for vs in strict.values() for v in vs} == {checker.READING_SPEED}
+    assert {v.rule for vs in strict.values() for v in vs} == {READING_SPEED}

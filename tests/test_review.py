@@ -24,7 +24,7 @@ from touktouk.review import (
 )
 from touktouk.select import choose_clips
 from touktouk.storage import StoredObject
-from touktouk.timeline import Segment, Transcript, Word
+from touktouk.types import Segment, Transcript, Word
 
 HOSTILE = "<script>alert('x')</script> & \"quotes\" 'single' </textarea><img src=x onerror=alert(1)>"
 

@@ -35,7 +35,7 @@ from touktouk.select import (
     sentences,
     vocabulary,
 )
-from touktouk.timeline import ClipPlan, Segment, Transcript, Word
+from touktouk.types import ClipPlan, Segment, Transcript, Word
 
 MIN_S, MAX_S = 20.0, 60.0
 TERMS = ("Awa Diallo", "Ressourcerie du Canal", "réemploi et insertion professionnelle", "#ESS")

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from touktouk.timeline import Segment, Transcript, Word, format_timecode, merge_elisions, parse_timecode
+from touktouk.french import merge_elisions
+from touktouk.types import Segment, Transcript, Word, format_timecode, parse_timecode
 
 # --- parse_timecode ---------------------------------------------------------------------
 

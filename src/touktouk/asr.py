@@ -24,7 +24,8 @@ import numpy as np
 
 from touktouk.config import WhisperSettings
 from touktouk.errors import ToukToukError
-from touktouk.timeline import Segment, Transcript, Word, merge_elisions
+from touktouk.french import merge_elisions
+from touktouk.types import Segment, Transcript, Word
 
 log = logging.getLogger(__name__)
 

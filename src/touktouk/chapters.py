@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from touktouk.select import FILLERS, Sentence, sentences
-from touktouk.timeline import Transcript
+from touktouk.types import Transcript
 
 MIN_EPISODE_S = 120.0
 MIN_CHAPTERS, MAX_CHAPTERS = 3, 12

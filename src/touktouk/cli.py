@@ -273,8 +273,10 @@ def captions_check(
     """List every subtitle-rule violation (SPECS.md) with its time; exit 1 if there is any."""
     from rich.text import Text
 
-    from touktouk.captions import STYLES
-    from touktouk.checker import FAST_SPEECH, RULES, Rules, check_events, format_time, load_events, read_cuts
+    from touktouk.captions.check_files import load_events, read_cuts
+    from touktouk.captions.check_rules import FAST_SPEECH, RULES, Rules
+    from touktouk.captions.checker import check_events, format_time
+    from touktouk.captions.styles import style_for
     from touktouk.config import load_series
     from touktouk.errors import ToukToukError
 
@@ -298,13 +300,7 @@ def captions_check(
         try:
             events, detected = load_events(path)
             # The series' own style: its font measures 9:16 and 1:1 lines, as when they were laid out.
-            look = STYLES[style or detected](
-                font_name=series.brand.font,
-                primary=series.brand.primary_colour,
-                highlight=series.brand.highlight_colour,
-                fonts_dir=series.brand.fonts_dir,
-                max_cps=settings.max_cps if max_cps is None else max_cps,
-            )
+            look = style_for(style or detected, series.brand, settings, max_cps=max_cps)
             rules = Rules.for_caption_style(
                 style or detected, look, fps=fps, fast_speech=fast_speech or settings.fast_speech, cuts=shot_changes
             )
@@ -348,13 +344,16 @@ def captions_still(
 
     from PIL import Image
 
-    from touktouk import asr, captions, media
+    from touktouk import asr, media
+    from touktouk.captions.files import write_captions
+    from touktouk.captions.layout import layout_clip, rebase
+    from touktouk.captions.styles import STYLES, style_for
     from touktouk.config import load_series
     from touktouk.errors import ToukToukError
-    from touktouk.timeline import Transcript
+    from touktouk.types import Transcript
 
-    if style not in captions.STYLES:
-        _fail(f"unknown style '{style}': choose {', '.join(captions.STYLES)}.")
+    if style not in STYLES:
+        _fail(f"unknown style '{style}': choose {', '.join(STYLES)}.")
     if out_path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         _fail(f"{out_path}: write a .png or .jpg image.")
     try:
@@ -369,22 +368,14 @@ def captions_still(
             else:
                 audio = media.extract_audio(video, tmp / "audio.wav")
                 words = asr.transcribe(audio, series.whisper, language=language or series.language)[0].words
-            b, c = series.brand, series.captions
-            look = captions.STYLES[style](
-                font_name=b.font,
-                primary=b.primary_colour,
-                highlight=b.highlight_colour,
-                fonts_dir=b.fonts_dir,
-                max_cps=c.max_cps,
-                emphasis="" if style == "classic" else c.emphasis_colour,
-                condense=c.condense,
-            )
+            b = series.brand
+            look = style_for(style, b, series.captions)
             # Lay out a clip around the frame, then render half a second of it.
             start, end = max(0.0, at - 10.0), min(info.duration, at + 5.0)
-            events = captions.layout_clip(words, look, start, end)
+            events = layout_clip(words, look, start, end)
             a = max(0.0, at - start - 0.2)
-            shown = captions.rebase(events, a, a + 0.5)
-            files = captions.write_captions(shown, look, tmp, "still", karaoke=True, keywords=keyword or ())
+            shown = rebase(events, a, a + 0.5)
+            files = write_captions(shown, look, tmp, "still", karaoke=True, keywords=keyword or ())
             clip = tmp / "still.mp4"
             media.render_clip(
                 info,

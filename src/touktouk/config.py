@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from touktouk.errors import ConfigError
-from touktouk.timeline import parse_timecode
+from touktouk.types import parse_timecode
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 HEX_COLOUR = r"^#[0-9A-Fa-f]{6}$"

@@ -32,7 +32,11 @@ from prefect.states import State
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from pydantic import Field
 
-from touktouk import __version__, asr, captions, chapters, describe, energy, manifest, media, reframe, review, scenes
+from touktouk import __version__, asr, chapters, describe, energy, manifest, media, reframe, review, scenes
+from touktouk.captions.files import write_captions
+from touktouk.captions.karaoke import emoji_warnings
+from touktouk.captions.layout import layout_clip, layout_for_style
+from touktouk.captions.styles import style_for
 from touktouk.config import SeriesConfig, episode_from_footage, load_episode, load_series
 from touktouk.errors import ConfigError, MediaError, ToukToukError
 from touktouk.platforms import PLATFORMS, YOUTUBE_MASTER, shared_preset
@@ -61,7 +65,7 @@ from touktouk.storage import (
     is_transient,
     open_store,
 )
-from touktouk.timeline import ClipPlan, Transcript, Word
+from touktouk.types import ClipPlan, Transcript, Word
 
 
 def load_inputs(footage: str, episode: str | None, store: str | None, config: str | None) -> Inputs:
@@ -277,27 +281,13 @@ def transcribe_task(audio: Path, series: SeriesConfig, prompt: str) -> Transcrip
     return transcript
 
 
-def _style(series: SeriesConfig, kind: str) -> captions.CaptionStyle:
-    """The caption style of one frame shape ("classic" 16:9, "vertical" 9:16, "square" 1:1) from the config."""
-    b, c = series.brand, series.captions
-    return captions.STYLES[kind](
-        font_name=b.font,
-        primary=b.primary_colour,
-        highlight=b.highlight_colour,
-        fonts_dir=b.fonts_dir,
-        max_cps=c.max_cps,
-        condense=c.condense,
-        emphasis="" if kind == "classic" else c.emphasis_colour,
-    )
-
-
 @task(name="write transcript", cache_policy=NO_CACHE)
 def write_transcript_task(transcript: Transcript, series: SeriesConfig, workdir: Path) -> dict[str, Path]:
     out = workdir / "transcript"
     out.mkdir(parents=True, exist_ok=True)
-    style = _style(series, "classic")
-    events = captions.layout_for_style(transcript.words, style)
-    files = captions.write_captions(events, style, out, "transcript", karaoke=False)
+    style = style_for("classic", series.brand, series.captions)
+    events = layout_for_style(transcript.words, style)
+    files = write_captions(events, style, out, "transcript", karaoke=False)
     js = out / "transcript.json"
     js.write_text(json.dumps(transcript.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
     return {"json": js, "srt": files["srt"], "vtt": files["vtt"]}
@@ -314,9 +304,9 @@ def translate_task(audio: Path, series: SeriesConfig, target: str, workdir: Path
     )
     out = workdir / "transcript"
     out.mkdir(parents=True, exist_ok=True)
-    style = _style(series, "classic")
-    events = captions.layout_for_style(transcript.words, style)
-    files = captions.write_captions(events, style, out, f"transcript.{target}", karaoke=False)
+    style = style_for("classic", series.brand, series.captions)
+    events = layout_for_style(transcript.words, style)
+    files = write_captions(events, style, out, f"transcript.{target}", karaoke=False)
     return {f"{target}.srt": files["srt"], f"{target}.vtt": files["vtt"]}
 
 
@@ -400,10 +390,10 @@ def render_clip_files(
     cuts = scenes.scene_cuts(footage, plan.start, plan.end) if info.has_video else []
     videos = _outputs_for(plan, series.clips.platforms, clip_dir)
     # The clip's main caption files (SRT, VTT, ASS) are the 9:16 ones; other shapes get their own ASS.
-    style = _style(series, "vertical")
-    events = captions.layout_clip(words, style, plan.start, plan.end, cuts=cuts)
-    files = captions.write_captions(events, style, clip_dir, "captions", karaoke=karaoke, keywords=keywords)
-    for line in captions.emoji_warnings(events, style):
+    style = style_for("vertical", series.brand, series.captions)
+    events = layout_clip(words, style, plan.start, plan.end, cuts=cuts)
+    files = write_captions(events, style, clip_dir, "captions", karaoke=karaoke, keywords=keywords)
+    for line in emoji_warnings(events, style):
         logger.warning("Clip %s: %s", plan.id, line)
     if not videos:
         logger.warning("Clip %s (%.1f s) fits no selected platform's duration range.", plan.id, plan.duration)
@@ -415,11 +405,9 @@ def render_clip_files(
     for pids, spec in videos:
         kind = caption_kind(spec.width, spec.height)
         if kind not in ass_by_kind:
-            kstyle = _style(series, kind)
-            kevents = captions.layout_clip(words, kstyle, plan.start, plan.end, cuts=cuts)
-            kfiles = captions.write_captions(
-                kevents, kstyle, clip_dir / kind, "captions", karaoke=karaoke, keywords=keywords
-            )
+            kstyle = style_for(kind, series.brand, series.captions)
+            kevents = layout_clip(words, kstyle, plan.start, plan.end, cuts=cuts)
+            kfiles = write_captions(kevents, kstyle, clip_dir / kind, "captions", karaoke=karaoke, keywords=keywords)
             ass_by_kind[kind] = kfiles["ass"]
         crop_x = None
         if r.reframe and info.has_video and _reduced(spec.width, spec.height) != _reduced(info.width, info.height):

@@ -403,7 +403,7 @@ def clip_command(
     """The ffmpeg argument list of a render (pure but for probing the bumpers): one input decode,
     split per branch (crop -> scale -> captions -> logo), split again per size, loudness applied
     once per distinct target, bumpers concatenated per output."""
-    from touktouk.captions import subtitles_filter
+    from touktouk.render.ffmpeg import subtitles_filter
 
     brand = branding or Branding()
     duration = end - start
@@ -744,7 +744,8 @@ def make_cover(
     import numpy as np
     from PIL import Image, ImageDraw, ImageFont
 
-    from touktouk.captions import find_font, french_typography
+    from touktouk.captions.fonts import find_font
+    from touktouk.french import french_typography
 
     chosen: float | None = None
     image = Image.new("RGB", (width, height), background)

@@ -27,7 +27,7 @@ from touktouk.storage import (
     guess_content_type,
     open_store,
 )
-from touktouk.timeline import ClipPlan, Transcript
+from touktouk.types import ClipPlan, Transcript
 
 
 @dataclass(frozen=True)

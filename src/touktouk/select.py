@@ -53,7 +53,7 @@ from dataclasses import dataclass, field, replace
 
 from touktouk.errors import ToukToukError
 from touktouk.platforms import Platform
-from touktouk.timeline import ClipPlan, Transcript, Word
+from touktouk.types import ClipPlan, Transcript, Word
 
 FILLERS = frozenset({"euh", "heu", "hum", "ben", "bah", "hein", "voilà", "bref", "du coup"})
 WEIGHTS: Mapping[str, float] = {

@@ -1,8 +1,4 @@
-"""Value types shared by every room: words, segments, transcripts, clip plans, time helpers.
-
-Pure data, no I/O. Times are seconds (float) relative to the start of the episode master
-unless a docstring says otherwise.
-"""
+"""Value types every stage shares: words, segments, transcripts, clip plans; timecodes."""
 
 from __future__ import annotations
 
@@ -148,22 +144,3 @@ def format_timecode(seconds: float, *, sep: str = ".", hours: bool = True) -> st
     if hours or h:
         return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
     return f"{m:02d}:{s:02d}{sep}{ms:03d}"
-
-
-def merge_elisions(words: list[Word]) -> list[Word]:
-    """Join Whisper tokens that carry no leading space (French elisions: ' d' + "'être").
-
-    Input words keep the raw text with its leading space; output words are stripped.
-    """
-    merged: list[Word] = []
-    for w in words:
-        raw = w.text
-        if merged and raw and not raw[0].isspace() and (raw[0] in "'’-" or merged[-1].text[-1:] in "'’"):
-            prev = merged[-1]
-            merged[-1] = Word(prev.start, w.end, prev.text + raw.strip(), min(prev.probability, w.probability))
-        elif merged and raw and not raw[0].isspace() and raw.strip() and raw.strip()[0] in ",.;:!?…»)":
-            prev = merged[-1]
-            merged[-1] = Word(prev.start, max(prev.end, w.end), prev.text + raw.strip(), prev.probability)
-        elif raw.strip():
-            merged.append(Word(w.start, w.end, raw.strip(), w.probability))
-    return merged
