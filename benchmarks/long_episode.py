@@ -5,7 +5,7 @@
 Builds a 16 kHz mono WAV (what `media.extract_audio` gives the transcriber) of `--minutes` of
 real French speech: the four FLEURS clips of ../shared/media (60 s, 1 s apart) looped; Silero finds
 speech in about 78 % of it, which is denser than an interview. Transcribes it through
-`touktouk.asr.transcribe` (the pipeline: VAD, windows, guards) in a child process and prints:
+`touktouk.transcribe.run.transcribe` (the pipeline: VAD, windows, guards) in a child process and prints:
 
 - peak RSS of the child (`os.wait4`), and RSS growth per hour of audio: the slope of the child's
   RSS (sampled at each progress call) against the audio position, between 25 % and 100 %;
@@ -68,14 +68,15 @@ def worker(audio: Path, backend: str) -> dict[str, Any]:
 
     import psutil
 
-    from touktouk import asr
     from touktouk.config import WhisperSettings
+    from touktouk.transcribe.progress import ProgressLog
+    from touktouk.transcribe.run import transcribe
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     logging.getLogger("faster_whisper").setLevel(logging.WARNING)
     me = psutil.Process()
     samples: list[tuple[float, float, float, float]] = []  # (time, done, total, rss MB)
-    shown = asr.ProgressLog()
+    shown = ProgressLog()
     lines: list[tuple[float, float, float]] = []  # (time, done, total) of the lines the user saw
 
     def progress(done: float, total: float) -> None:
@@ -87,7 +88,7 @@ def worker(audio: Path, backend: str) -> dict[str, Any]:
         samples.append((now, done, total, me.memory_info().rss / 2**20))
 
     t0 = time.monotonic()
-    transcript, _ = asr.transcribe(
+    transcript, _ = transcribe(
         audio, WhisperSettings(backend=backend), language="fr", on_progress=progress, use_cache=False
     )
     end = time.monotonic()

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/transcribe.py [--media DIR] [--variants] [--json FILE]
 
 Rows (each run in its own subprocess, so peak RSS is that backend's alone):
-- `faster-whisper`: the ToukTouk pipeline (`touktouk.asr.transcribe`), offline base, int8, beam 5,
+- `faster-whisper`: the ToukTouk pipeline (`touktouk.transcribe.run.transcribe`), offline base, int8, beam 5,
   word timestamps, Silero VAD and the quality guards;
 - `faster-whisper bare`: the same model called directly (int8, beam 5, word timestamps, no VAD, no
   guards): the bare model that the pipeline must not be worse than;
@@ -44,7 +44,7 @@ DEFAULT_MEDIA = Path(os.environ.get("TOUKTOUK_SHARED_MEDIA", ROOT.parent / "shar
 CLIPS = ("fleurs-fr-001", "fleurs-fr-003", "fleurs-fr-007", "fleurs-fr-009")
 ROWS = ("faster-whisper", "faster-whisper bare", "openai-whisper")
 # `--variants`: faster-whisper settings measured against the 8x realtime target. "pipeline" rows are
-# `touktouk.asr` with these WhisperSettings overrides (threads=0 lets CTranslate2 choose: all
+# `touktouk.transcribe` with these WhisperSettings overrides (threads=0 lets CTranslate2 choose: all
 # cores); "batched" is faster-whisper's BatchedInferencePipeline (its own VAD, no guards).
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "fw pipeline threads=1": ("pipeline", {"threads": 1}),
@@ -109,14 +109,15 @@ def _segments(segments: Any) -> list[dict[str, Any]]:
 
 
 def worker(row: str, media: Path) -> dict[str, Any]:
-    from touktouk import asr
     from touktouk.config import WhisperSettings
+    from touktouk.transcribe.backends import BACKENDS
+    from touktouk.transcribe.models import install_offline_model
 
     t0 = time.monotonic()
     if row == "faster-whisper bare":
         from faster_whisper import WhisperModel
 
-        model = WhisperModel(str(asr.install_offline_model("base")), device="cpu", compute_type="int8")
+        model = WhisperModel(str(install_offline_model("base")), device="cpu", compute_type="int8")
 
         def transcribe(audio: Path) -> tuple[list[dict[str, Any]], float]:
             segments, info = model.transcribe(str(audio), language="fr", beam_size=5, word_timestamps=True)
@@ -125,7 +126,7 @@ def worker(row: str, media: Path) -> dict[str, Any]:
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
         options = VARIANTS[row][1]
-        model = WhisperModel(str(asr.install_offline_model("base")), device="cpu", compute_type="int8")
+        model = WhisperModel(str(install_offline_model("base")), device="cpu", compute_type="int8")
         batched = BatchedInferencePipeline(model)
 
         def transcribe(audio: Path) -> tuple[list[dict[str, Any]], float]:
@@ -136,7 +137,7 @@ def worker(row: str, media: Path) -> dict[str, Any]:
             settings = WhisperSettings(**VARIANTS[row][1])
         else:
             settings = WhisperSettings(backend=row, model="base")  # type: ignore[arg-type]
-        backend = asr.BACKENDS[settings.backend](settings)
+        backend = BACKENDS[settings.backend](settings)
 
         def transcribe(audio: Path) -> tuple[list[dict[str, Any]], float]:
             tr = backend.transcribe(audio, language="fr", prompt="", on_progress=None)

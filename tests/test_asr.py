@@ -11,9 +11,10 @@ import pytest
 
 from media_fixtures import SHARED_MEDIA, ffmpeg, have_shared
 from pipeline_helpers import normalise
-from touktouk import asr
 from touktouk.config import WhisperSettings
-from touktouk.convert import convert_ct2_to_openai, load_openai_checkpoint
+from touktouk.transcribe.convert import convert_ct2_to_openai, load_openai_checkpoint
+from touktouk.transcribe.models import install_offline_model, list_models, resolve_openai_whisper_model
+from touktouk.transcribe.run import transcribe
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +68,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def openai_pt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The offline CT2 base model converted by our converter into a fresh checkpoint."""
     pytest.importorskip("whisper")
-    return convert_ct2_to_openai(asr.install_offline_model("base"), tmp_path_factory.mktemp("oa") / "base.pt")
+    return convert_ct2_to_openai(install_offline_model("base"), tmp_path_factory.mktemp("oa") / "base.pt")
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +91,7 @@ def french_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 def run(audio: Path, settings: WhisperSettings, prompt: str = ""):
-    transcript, cached = asr.transcribe(audio, settings, language="fr", prompt=prompt, use_cache=False)
+    transcript, cached = transcribe(audio, settings, language="fr", prompt=prompt, use_cache=False)
     assert not cached
     return transcript
 
@@ -105,11 +106,11 @@ def test_base_resolves_to_the_converted_checkpoint(monkeypatch, tmp_path):
     pytest.importorskip("whisper")
     monkeypatch.setenv("TOUKTOUK_MODELS_DIR", str(tmp_path))
     # hub names and local paths go through unchanged
-    assert asr.resolve_openai_whisper_model("large-v3") == "large-v3"
-    assert asr.resolve_openai_whisper_model(__file__) == __file__
-    path = Path(asr.resolve_openai_whisper_model("base"))
+    assert resolve_openai_whisper_model("large-v3") == "large-v3"
+    assert resolve_openai_whisper_model(__file__) == __file__
+    path = Path(resolve_openai_whisper_model("base"))
     assert path == tmp_path / "openai-whisper-base.pt" and path.stat().st_size > 100_000_000
-    assert {(m.name, m.backend, m.installed) for m in asr.list_models()} >= {
+    assert {(m.name, m.backend, m.installed) for m in list_models()} >= {
         ("base", "faster-whisper", True),
         ("base", "openai-whisper", True),
     }
@@ -160,10 +161,10 @@ def test_episode_vocabulary_spells_the_name_right(case, clips):
 def test_second_transcription_comes_from_the_cache(clips, monkeypatch, tmp_path):
     monkeypatch.setenv("TOUKTOUK_CACHE_DIR", str(tmp_path))
     audio = clips["espeak-name"]
-    first, cached1 = asr.transcribe(audio, FW, language="fr", prompt=ESPEAK_NAME[1])
-    second, cached2 = asr.transcribe(audio, FW, language="fr", prompt=ESPEAK_NAME[1])
+    first, cached1 = transcribe(audio, FW, language="fr", prompt=ESPEAK_NAME[1])
+    second, cached2 = transcribe(audio, FW, language="fr", prompt=ESPEAK_NAME[1])
     assert (cached1, cached2) == (False, True)
     assert second == first
     # another prompt or other settings are another key
-    _, cached3 = asr.transcribe(audio, FW.model_copy(update={"beam_size": 1}), language="fr", prompt=ESPEAK_NAME[1])
+    _, cached3 = transcribe(audio, FW.model_copy(update={"beam_size": 1}), language="fr", prompt=ESPEAK_NAME[1])
     assert cached3 is False

@@ -8,17 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from touktouk import asr
-from touktouk.asr import (
-    Decoded,
-    apply_guards,
-    clip_timestamps,
-    cut_repetitions,
-    cut_word_loop,
-    is_hallucination,
-    merge_regions,
-)
-from touktouk.convert import alignment_heads_dump, ct2_to_openai
+from touktouk.transcribe.convert import alignment_heads_dump, ct2_to_openai
+from touktouk.transcribe.guards import Decoded, apply_guards, cut_repetitions, cut_word_loop, is_hallucination
+from touktouk.transcribe.models import install_offline_model
+from touktouk.transcribe.vad import clip_timestamps, merge_regions
 from touktouk.types import Word
 
 
@@ -135,7 +128,7 @@ def test_alignment_heads_match_openai_whisper_base():
     """The heads of the offline model's config.json, in openai-whisper's encoding, are exactly
     the ones openai-whisper ships for `base`."""
     whisper = pytest.importorskip("whisper")
-    config = json.loads((asr.install_offline_model("base") / "config.json").read_text(encoding="utf-8"))
+    config = json.loads((install_offline_model("base") / "config.json").read_text(encoding="utf-8"))
     ours = whisper.Whisper(whisper.ModelDimensions(80, 1500, 512, 8, 6, 51865, 448, 512, 8, 6))
     theirs = whisper.Whisper(whisper.ModelDimensions(80, 1500, 512, 8, 6, 51865, 448, 512, 8, 6))
     ours.set_alignment_heads(alignment_heads_dump(config["alignment_heads"], 6, 8))

@@ -16,8 +16,10 @@ import pytest
 
 from media_fixtures import SHARED_MEDIA, ffmpeg, have_shared
 from pipeline_helpers import normalise
-from touktouk import asr
 from touktouk.config import WhisperSettings
+from touktouk.transcribe.progress import ProgressLog, format_duration, format_progress
+from touktouk.transcribe.run import transcribe
+from touktouk.transcribe.vad import plan_windows, speech_before
 
 ROOT = Path(__file__).resolve().parents[1]
 MEMORY_BOUND_MB = 2048
@@ -36,7 +38,7 @@ EXCERPT_LEAD = 3.0  # each burst's excerpt (the reference) starts this long befo
 
 
 def test_durations_read_like_a_clock():
-    assert [asr.format_duration(s) for s in (0, 42.4, 187, 3600, 3930, 7199.6)] == [
+    assert [format_duration(s) for s in (0, 42.4, 187, 3600, 3930, 7199.6)] == [
         "0 s",
         "42 s",
         "3 min 07 s",
@@ -48,13 +50,13 @@ def test_durations_read_like_a_clock():
 
 def test_progress_line_gives_percent_and_time_left_at_the_pace_so_far():
     # a quarter of the speech in 60 s: three quarters left take 180 s
-    assert asr.format_progress(450, 1800, 60) == (
+    assert format_progress(450, 1800, 60) == (
         "Transcribing:  25% (7 min 30 s of 30 min 00 s of speech, 1 min 00 s elapsed, ETA 3 min 00 s)"
     )
-    assert asr.format_progress(0, 1800, 0).endswith("ETA unknown)")
-    assert asr.format_progress(1800, 1800, 300).startswith("Transcribing: 100% (30 min 00 s of 30 min 00 s")
-    assert asr.format_progress(1800, 1800, 300).endswith("done)")
-    assert asr.format_progress(0, 0, 1).startswith("Transcribing: 100%")  # no speech at all
+    assert format_progress(0, 1800, 0).endswith("ETA unknown)")
+    assert format_progress(1800, 1800, 300).startswith("Transcribing: 100% (30 min 00 s of 30 min 00 s")
+    assert format_progress(1800, 1800, 300).endswith("done)")
+    assert format_progress(0, 0, 1).startswith("Transcribing: 100%")  # no speech at all
 
 
 class Clock:
@@ -68,7 +70,7 @@ class Clock:
 def test_progress_log_writes_at_a_bounded_rate_and_always_the_last_line(caplog):
     clock = Clock()
     logger = logging.getLogger("test.progress")
-    progress = asr.ProgressLog(logger, step=5.0, interval=30.0, clock=clock)
+    progress = ProgressLog(logger, step=5.0, interval=30.0, clock=clock)
     with caplog.at_level(logging.INFO, logger="test.progress"):
         for i in range(1001):  # 1000 calls, 0.1 % and 0.1 s apart
             progress(i, 1000)
@@ -79,7 +81,7 @@ def test_progress_log_writes_at_a_bounded_rate_and_always_the_last_line(caplog):
     caplog.clear()
     # a slow run: one line every 30 s even when the percent hardly moves
     clock2 = Clock()
-    slow = asr.ProgressLog(logger, clock=clock2)
+    slow = ProgressLog(logger, clock=clock2)
     with caplog.at_level(logging.INFO, logger="test.progress"):
         for i in range(11):
             slow(i, 1000)
@@ -95,10 +97,10 @@ def test_progress_log_writes_at_a_bounded_rate_and_always_the_last_line(caplog):
 
 def test_windows_cut_between_speech_regions_at_pauses():
     regions = [(10.0, 70.0), (70.0, 130.0), (131.5, 200.0), (200.0, 250.0), (900.0, 910.0)]
-    windows = asr.plan_windows(regions, max_seconds=300)
+    windows = plan_windows(regions, max_seconds=300)
     # 10-250 fits, 900-910 would make it 900 s long: a new window
     assert [(w.start, w.end) for w in windows] == [(10.0, 250.0), (900.0, 910.0)]
-    windows = asr.plan_windows(regions, max_seconds=200)
+    windows = plan_windows(regions, max_seconds=200)
     # 10-200 would fit but cuts inside touching regions; the 1.5 s pause at 130 s is in the
     # second half, so the window ends there
     assert [(w.start, w.end) for w in windows] == [(10.0, 130.0), (131.5, 250.0), (900.0, 910.0)]
@@ -107,14 +109,14 @@ def test_windows_cut_between_speech_regions_at_pauses():
 
 
 def test_audio_without_vad_is_cut_into_whole_windows():
-    windows = asr.plan_windows([(0.0, 1500.0)], max_seconds=600)
+    windows = plan_windows([(0.0, 1500.0)], max_seconds=600)
     assert [(w.start, w.end) for w in windows] == [(0.0, 600.0), (600.0, 1200.0), (1200.0, 1500.0)]
-    assert asr.plan_windows([], max_seconds=600) == []
+    assert plan_windows([], max_seconds=600) == []
 
 
 def test_speech_before_counts_only_speech():
     regions = [(10.0, 20.0), (30.0, 40.0)]
-    assert [asr.speech_before(t, regions) for t in (0, 15, 25, 35, 100)] == [0, 5, 10, 15, 20]
+    assert [speech_before(t, regions) for t in (0, 15, 25, 35, 100)] == [0, 5, 10, 15, 20]
 
 
 # --- real transcriptions -----------------------------------------------------------------------
@@ -128,8 +130,8 @@ def test_real_transcription_logs_increasing_percent_up_to_100(backend, caplog, t
     if not have_shared("fleurs-fr-001.ogg"):
         pytest.skip("shared FLEURS media absent")
     settings = WhisperSettings(backend=backend)
-    with caplog.at_level(logging.INFO, logger="touktouk.asr"):
-        transcript, _ = asr.transcribe(SHARED_MEDIA / "fleurs-fr-001.ogg", settings, language="fr", use_cache=False)
+    with caplog.at_level(logging.INFO, logger="touktouk.transcribe"):
+        transcript, _ = transcribe(SHARED_MEDIA / "fleurs-fr-001.ogg", settings, language="fr", use_cache=False)
     lines = [r.message for r in caplog.records if r.message.startswith("Transcribing:")]
     percents = [int(re.search(r"(\d+)%", line).group(1)) for line in lines]
     assert percents[0] == 0 and percents[-1] == 100, lines
@@ -158,11 +160,13 @@ CHILD = """
 import json, logging, sys
 from pathlib import Path
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
-from touktouk import asr
+from touktouk.transcribe.progress import ProgressLog, format_duration, format_progress
+from touktouk.transcribe.run import transcribe
+from touktouk.transcribe.vad import plan_windows, speech_before
 from touktouk.config import WhisperSettings
 settings = WhisperSettings()
-long, _ = asr.transcribe(Path(sys.argv[1]), settings, language="fr", use_cache=False)
-alone = [asr.transcribe(Path(p), settings, language="fr", use_cache=False)[0] for p in sys.argv[2:]]
+long, _ = transcribe(Path(sys.argv[1]), settings, language="fr", use_cache=False)
+alone = [transcribe(Path(p), settings, language="fr", use_cache=False)[0] for p in sys.argv[2:]]
 words = lambda t: [(w.start, w.end, w.text) for w in t.words]
 # VmHWM: this process's own peak RSS (ru_maxrss would also count the pytest process it was forked from)
 peak_kb = int(next(ln.split()[1] for ln in open("/proc/self/status") if ln.startswith("VmHWM:")))

@@ -260,7 +260,7 @@ def test_transcribe_is_cached_by_audio_content_not_path(
         calls.append(audio)
         return Transcript("fr", 1.0, (), "base", "stand-in"), False
 
-    monkeypatch.setattr(flow_module.asr, "transcribe", fake_transcribe)
+    monkeypatch.setattr(flow_module, "transcribe", fake_transcribe)
     content = secrets.token_bytes(4096)  # unique: no cache entry from an earlier session can match
     series = SeriesConfig()
 

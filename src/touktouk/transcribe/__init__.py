@@ -1,0 +1,1 @@
+"""Transcription: Whisper backends behind one protocol, VAD windows, guards, offline models, the cache."""

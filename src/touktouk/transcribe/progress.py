@@ -1,0 +1,95 @@
+"""Transcription progress: percent of the speech and ETA, logged at a bounded rate."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, float], None]  # (seconds of speech decoded, seconds of speech in all)
+# Progress logging: at most one line per PROGRESS_STEP percent, or when PROGRESS_INTERVAL seconds
+# passed since the last line, and always the 100 % line.
+PROGRESS_STEP = 5.0
+PROGRESS_INTERVAL = 30.0
+
+
+def format_duration(seconds: float) -> str:
+    """'1 h 05 min', '3 min 07 s', '42 s'."""
+    s = max(0, round(seconds))
+    if s >= 3600:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    if s >= 60:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s} s"
+
+
+def format_progress(done: float, total: float, elapsed: float) -> str:
+    """One progress line: percent of the speech transcribed and the time left at the pace so far."""
+    share = 1.0 if total <= 0 else min(1.0, max(0.0, done / total))
+    if share >= 1.0:
+        eta = "done"
+    elif done <= 0 or elapsed <= 0:
+        eta = "ETA unknown"
+    else:
+        eta = "ETA " + format_duration(elapsed * (1 - share) / share)
+    return (
+        f"Transcribing: {100 * share:3.0f}% ({format_duration(min(done, total))} of "
+        f"{format_duration(total)} of speech, {format_duration(elapsed)} elapsed, {eta})"
+    )
+
+
+LoggerLike = logging.Logger | logging.LoggerAdapter[Any]
+
+
+def run_logger() -> LoggerLike:
+    """Prefect's run logger inside a flow or task run (shown in the terminal and the Prefect UI),
+    else this module's logger."""
+    if "prefect" not in sys.modules:  # no run without Prefect loaded; importing it reconfigures logging
+        return log
+    from prefect import get_run_logger
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return log
+
+
+class ProgressLog:
+    """A `Progress` callback logging `format_progress` lines at a bounded rate: when the percent
+    moved by `step` or `interval` seconds passed since the last line, and once at 100 %."""
+
+    def __init__(
+        self,
+        logger: LoggerLike | None = None,
+        *,
+        step: float = PROGRESS_STEP,
+        interval: float = PROGRESS_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger = logger if logger is not None else run_logger()
+        self.step, self.interval, self.clock = step, interval, clock
+        self.start = self.last_time = clock()
+        self.last_percent: float | None = None
+        self.finished = False
+
+    def __call__(self, done: float, total: float) -> None:
+        if self.finished:
+            return
+        now = self.clock()
+        if self.last_percent is None:  # the pace counts from the first call, when decoding starts
+            self.start = self.last_time = now
+        percent = 100.0 if total <= 0 else min(100.0, 100 * done / total)
+        due = (
+            self.last_percent is None
+            or percent >= 100.0
+            or percent - self.last_percent >= self.step
+            or now - self.last_time >= self.interval
+        )
+        if due:
+            self.logger.info("%s", format_progress(done, total, now - self.start))
+            self.last_percent, self.last_time, self.finished = percent, now, percent >= 100.0
