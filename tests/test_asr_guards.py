@@ -175,3 +175,11 @@ def test_fused_attention_weights_are_split_in_query_key_value_order():
     assert "encoder.blocks.0.attn.key.bias" not in state
     assert (state["encoder.blocks.0.attn.value.bias"] == 2).all()
     assert "encoder.ln_post.weight" in state and "encoder.blocks.0.mlp.2.weight" in state
+
+
+def test_the_vocabulary_reaches_the_model_as_a_finished_sentence():
+    from touktouk.transcribe.backends import finished_sentence
+
+    assert finished_sentence("USOC, Comité olympique des États-Unis") == "USOC, Comité olympique des États-Unis."
+    assert finished_sentence(" Emmaüs Connect ? ") == "Emmaüs Connect ?"
+    assert finished_sentence("") == ""

@@ -26,6 +26,15 @@ class Backend(Protocol):
     ) -> Transcript: ...
 
 
+def finished_sentence(prompt: str) -> str:
+    """The vocabulary as a finished sentence. Without a full stop the model reads the speech as
+    the rest of the vocabulary's sentence and skips what seems said already (FLEURS fr 001 lost
+    its first sentence, the one naming the "Comité olympique", to "USOC, Comité olympique des
+    États-Unis"; with the full stop it is transcribed and spelt right)."""
+    prompt = prompt.strip()
+    return prompt if not prompt or prompt.endswith((".", "!", "?", "…")) else prompt + "."
+
+
 class WindowedBackend(ABC):
     """The long-audio loop both Whisper backends share: the PCM read window by window (cut between
     speech regions, `plan_audio`), progress, word times and the guards. A backend loads its model
@@ -124,7 +133,7 @@ class FasterWhisperBackend(WindowedBackend):
             word_timestamps=True,
             vad_filter=False,  # done already, over the whole file (`plan_audio`)
             # Vocabulary as hotwords: unlike an initial prompt, they reach every 30 s window.
-            hotwords=prompt or None,
+            hotwords=finished_sentence(prompt) or None,
             # Conditioning on earlier text is what lets repetition loops run away on long audio.
             condition_on_previous_text=False,
         )
