@@ -22,11 +22,12 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from pydantic import Field
 
-from touktouk import manifest
 from touktouk.config import load_series
 from touktouk.errors import ConfigError
 from touktouk.flow import load_inputs, publish_episode
-from touktouk.storage import is_remote, list_footage, open_store
+from touktouk.store.footage import list_footage
+from touktouk.store.keys import episode_prefix, manifest_key
+from touktouk.store.url import is_remote, open_store
 
 FOOTAGE_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mxf"}
 CONCURRENCY_ENV = "TOUKTOUK_NIGHTLY_CONCURRENCY"
@@ -74,7 +75,7 @@ def pending_footage(inbox: str, store: str | None, config: str | None) -> list[P
         episode = str(ep_file) if ep_file.is_file() else None
         inputs = load_inputs(footage, episode, store, config)
         target = open_store(inputs.store_url, endpoint_url=endpoint)
-        if not target.exists(manifest.manifest_key(manifest.episode_prefix(inputs.series, inputs.episode))):
+        if not target.exists(manifest_key(episode_prefix(inputs.series, inputs.episode))):
             pending.append(Pending(footage, episode, inputs.episode.episode_id))
     return pending
 

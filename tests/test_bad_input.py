@@ -165,19 +165,20 @@ def test_invalid_episode_toml_is_refused(tmp_path: Path, speech_mp4: Path) -> No
 def _published_from(footage: Path, series_file: Path, episode_file: Path) -> dict[str, tuple[int, int]]:
     """Put `footage` in the store as the master of an episode and write its manifest (the real
     builder); returns every stored file with its inode and mtime, to prove nothing changes."""
-    from touktouk import manifest as mf
     from touktouk.config import load_episode, load_series
-    from touktouk.storage import open_store
+    from touktouk.publish.manifest import build_manifest, to_json
+    from touktouk.store.keys import episode_prefix, manifest_key, master_key
+    from touktouk.store.url import open_store
 
     series, episode = load_series(series_file), load_episode(episode_file)
     store = open_store(series.store)
-    prefix = mf.episode_prefix(series, episode)
-    master = store.put_file(mf.master_key(prefix, footage.suffix), footage)
-    data = mf.build_manifest(
+    prefix = episode_prefix(series, episode)
+    master = store.put_file(master_key(prefix, footage.suffix), footage)
+    data = build_manifest(
         series=series, episode=episode, source={"key": master.key}, transcript={}, clips=[], metadata={},
         objects=[master],
     )  # fmt: skip
-    store.put_bytes(mf.manifest_key(prefix), mf.to_json(data), "application/json")
+    store.put_bytes(manifest_key(prefix), to_json(data), "application/json")
     root = Path(series.store)
     return {str(p): (p.stat().st_ino, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
 
@@ -220,8 +221,8 @@ def test_duplicate_slug_check_lets_the_same_footage_and_replace_through(tmp_path
 
 
 def test_check_same_footage_hashes_only_when_sizes_agree() -> None:
-    from touktouk import manifest as mf
     from touktouk.errors import ConfigError
+    from touktouk.publish.manifest import check_same_footage
 
     previous = {
         "episode": {"id": "s01e07-awa"},
@@ -233,32 +234,32 @@ def test_check_same_footage_hashes_only_when_sizes_agree() -> None:
     def sha(value: str) -> Callable[[], str]:
         return lambda: calls.append(1) or value
 
-    mf.check_same_footage(previous, footage="f.mp4", size=10, sha256=sha("a" * 64), manifest_location="m")
+    check_same_footage(previous, footage="f.mp4", size=10, sha256=sha("a" * 64), manifest_location="m")
     assert calls == [1]
     with pytest.raises(ConfigError, match=r"^f\.mp4: episode s01e07-awa is already published from other footage \(m\)"):
-        mf.check_same_footage(previous, footage="f.mp4", size=11, sha256=sha("a" * 64), manifest_location="m")
+        check_same_footage(previous, footage="f.mp4", size=11, sha256=sha("a" * 64), manifest_location="m")
     assert calls == [1], "a different size needs no hash"
     with pytest.raises(ConfigError):
-        mf.check_same_footage(previous, footage="f.mp4", size=10, sha256=sha("b" * 64), manifest_location="m")
+        check_same_footage(previous, footage="f.mp4", size=10, sha256=sha("b" * 64), manifest_location="m")
     # Nothing published yet, or a manifest that records no master: nothing to compare.
-    mf.check_same_footage(None, footage="f.mp4", size=1, sha256=sha("c"), manifest_location="m")
-    mf.check_same_footage({"objects": []}, footage="f.mp4", size=1, sha256=sha("c"), manifest_location="m")
+    check_same_footage(None, footage="f.mp4", size=1, sha256=sha("c"), manifest_location="m")
+    check_same_footage({"objects": []}, footage="f.mp4", size=1, sha256=sha("c"), manifest_location="m")
 
 
 def test_two_episode_files_with_the_same_slug_or_number_are_refused() -> None:
-    from touktouk import manifest as mf
     from touktouk.config import EpisodeConfig
     from touktouk.errors import ConfigError
+    from touktouk.publish.manifest import check_distinct_episodes
 
     a = EpisodeConfig(season=1, number=3, slug="awa-diallo", title="A")
     b = EpisodeConfig(season=1, number=4, slug="awa-diallo", title="B")
     c = EpisodeConfig(season=1, number=3, slug="marie-dupont", title="C")
     d = EpisodeConfig(season=2, number=3, slug="marie-dupont-2", title="D")
-    mf.check_distinct_episodes([("a.toml", a), ("d.toml", d)])
+    check_distinct_episodes([("a.toml", a), ("d.toml", d)])
     with pytest.raises(ConfigError, match=r"^b\.toml: slug 'awa-diallo' is also used by a\.toml; give each"):
-        mf.check_distinct_episodes([("a.toml", a), ("b.toml", b)])
+        check_distinct_episodes([("a.toml", a), ("b.toml", b)])
     with pytest.raises(ConfigError, match=r"^c\.toml: season 1 episode 3 is also used by a\.toml"):
-        mf.check_distinct_episodes([("a.toml", a), ("c.toml", c)])
+        check_distinct_episodes([("a.toml", a), ("c.toml", c)])
 
 
 # --- accepted and handled right, through the flow --------------------------------------------

@@ -38,8 +38,9 @@ from faultproxy import FaultProxy, Seen
 from media_fixtures import SHARED_MEDIA, espeak_episode, ffmpeg, have_shared
 from pipeline_helpers import check_objects, write_series
 from s3server import S3Server
-from touktouk import manifest, serve
+from touktouk import serve
 from touktouk.cli import app
+from touktouk.store.gc import format_age, parse_age, split_by_age
 
 BUCKET = "crash-safety"
 STORE = f"s3://{BUCKET}/shows"
@@ -312,13 +313,13 @@ def test_publish_killed_at_any_point_then_rerun_completes_without_duplicates(
      ("90s", timedelta(seconds=90)), ("0", timedelta(0)), ("1.5", timedelta(hours=1.5)), (" 2 H ", timedelta(hours=2))],
 )  # fmt: skip
 def test_parse_age(text: str, age: timedelta) -> None:
-    assert manifest.parse_age(text) == age
+    assert parse_age(text) == age
 
 
 @pytest.mark.parametrize("text", ["", "h", "-1h", "1w", "24 hours", "1e3"])
 def test_parse_age_refuses_what_is_not_an_age(text: str) -> None:
     with pytest.raises(ValueError, match="not an age"):
-        manifest.parse_age(text)
+        parse_age(text)
 
 
 def test_split_by_age_keeps_young_and_undated_objects() -> None:
@@ -330,12 +331,12 @@ def test_split_by_age_keeps_young_and_undated_objects() -> None:
         "d": None,
         "e": now + timedelta(minutes=5),  # a clock ahead of ours: young
     }
-    assert manifest.split_by_age(modified, timedelta(hours=24), now) == (["a", "b"], ["c", "d", "e"])
-    assert manifest.split_by_age(modified, timedelta(0), now) == (["a", "b", "c"], ["d", "e"])
+    assert split_by_age(modified, timedelta(hours=24), now) == (["a", "b"], ["c", "d", "e"])
+    assert split_by_age(modified, timedelta(0), now) == (["a", "b", "c"], ["d", "e"])
 
 
 def test_format_age() -> None:
-    assert [manifest.format_age(timedelta(seconds=s)) for s in (5, 300, 3 * 3600, 5 * 86400, -3)] == [
+    assert [format_age(timedelta(seconds=s)) for s in (5, 300, 3 * 3600, 5 * 86400, -3)] == [
         "5 s",
         "5 min",
         "3 h",
@@ -346,7 +347,7 @@ def test_format_age() -> None:
 
 def _interrupted_store(root: Path, age: timedelta) -> Any:
     """A folder store holding a finished episode and the leftovers of an interrupted one."""
-    from touktouk.storage import LocalStore
+    from touktouk.store.local import LocalStore
 
     store = LocalStore(root)
     done = "touktouk/s01/e01-fini"

@@ -14,12 +14,12 @@ import pytest
 
 from pipeline_helpers import write_series
 from s3server import S3Server
-from touktouk import manifest
 from touktouk.config import EpisodeConfig, load_series
 from touktouk.flow import RenderJob, render_clips
 from touktouk.media import probe
-from touktouk.publish import StoredClip
-from touktouk.storage import S3Store
+from touktouk.publish.commit import StoredClip
+from touktouk.store.keys import episode_prefix, master_key
+from touktouk.store.s3 import S3Store
 from touktouk.types import ClipPlan, Segment, Transcript, Word
 
 pytestmark = pytest.mark.slow  # a Dask cluster, real renders, a real S3 server (about 45 s)
@@ -52,11 +52,11 @@ def test_renders_on_a_dask_cluster_land_in_the_store_and_rerun_from_the_cache(
     bucket = s3_env.make_bucket("dask-" + secrets.token_hex(5))
     series = load_series(str(write_series(tmp_path / "touktouk.toml", store=f"s3://{bucket}/shows", platforms=("x",))))
     episode = EpisodeConfig(number=2, slug="dask", title="Dask")
-    prefix = manifest.episode_prefix(series, episode)
+    prefix = episode_prefix(series, episode)
     store = S3Store(bucket, "shows")
     footage = _footage(tmp_path / "footage.mp4")
     info = probe(footage)
-    master = store.put_file(manifest.master_key(prefix, ".mp4"), footage, "video/mp4", {"episode": episode.episode_id})
+    master = store.put_file(master_key(prefix, ".mp4"), footage, "video/mp4", {"episode": episode.episode_id})
     footage.unlink()  # the workers must read the stored master, not the flow's file
     job = RenderJob(
         store_url=f"s3://{bucket}/shows",

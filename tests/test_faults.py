@@ -13,7 +13,8 @@ import pytest
 
 from faultproxy import FaultProxy
 from s3server import S3Server
-from touktouk.storage import S3Store, StoreError
+from touktouk.store.base import StoreError
+from touktouk.store.s3 import S3Store
 
 pytestmark = pytest.mark.slow  # real SeaweedFS server
 

@@ -20,14 +20,10 @@ from pipeline_helpers import write_series
 from s3server import S3Server
 from touktouk.errors import ConfigError, MediaError
 from touktouk.flow import fetch_footage_task, load_inputs
-from touktouk.storage import (
-    ChecksumMismatchError,
-    S3Store,
-    StoreError,
-    fetch_footage,
-    is_transient,
-    split_s3_url,
-)
+from touktouk.store.base import StoreError
+from touktouk.store.footage import ChecksumMismatchError, fetch_footage
+from touktouk.store.s3 import S3Store, is_transient
+from touktouk.store.url import split_s3_url
 
 pytestmark = pytest.mark.slow  # a real S3 server; about 25 s in all (the retry test waits out backoffs)
 

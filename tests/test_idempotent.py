@@ -24,12 +24,15 @@ from typer.testing import CliRunner
 
 from faultproxy import FaultProxy
 from s3server import S3Server
-from touktouk import manifest
 from touktouk.cli import app
 from touktouk.config import EpisodeConfig, SeriesConfig
 from touktouk.media import MediaInfo, OutputSpec
-from touktouk.publish import Inputs, RenderedClip, publish_outputs
-from touktouk.storage import MEDIA_CACHE_CONTROL, LocalStore, StoreError, open_store
+from touktouk.publish.commit import Inputs, RenderedClip, publish_outputs
+from touktouk.publish.manifest import build_links, keep_generated_at, links_still_good, to_json
+from touktouk.store.base import MEDIA_CACHE_CONTROL, StoreError
+from touktouk.store.gc import find_garbage, unreferenced_keys
+from touktouk.store.local import LocalStore
+from touktouk.store.url import open_store
 from touktouk.types import ClipPlan, Transcript
 
 PREFIX = "touktouk/s01/e07-idem"
@@ -276,25 +279,25 @@ def test_permanent_failure_keeps_previous_manifest(
 
 
 def test_keep_generated_at() -> None:
-    old = manifest.to_json({"schema": "s", "generated_at": "2020-01-01T00:00:00+00:00", "objects": [1]})
-    same = manifest.keep_generated_at({"schema": "s", "generated_at": "2030-01-01T00:00:00+00:00", "objects": [1]}, old)
-    assert manifest.to_json(same) == old
-    changed = manifest.keep_generated_at({"schema": "s", "generated_at": "2030", "objects": [2]}, old)
+    old = to_json({"schema": "s", "generated_at": "2020-01-01T00:00:00+00:00", "objects": [1]})
+    same = keep_generated_at({"schema": "s", "generated_at": "2030-01-01T00:00:00+00:00", "objects": [1]}, old)
+    assert to_json(same) == old
+    changed = keep_generated_at({"schema": "s", "generated_at": "2030", "objects": [2]}, old)
     assert changed["generated_at"] == "2030"
-    assert manifest.keep_generated_at({"generated_at": "x"}, b"not json")["generated_at"] == "x"
-    assert manifest.keep_generated_at({"generated_at": "x"}, None)["generated_at"] == "x"
+    assert keep_generated_at({"generated_at": "x"}, b"not json")["generated_at"] == "x"
+    assert keep_generated_at({"generated_at": "x"}, None)["generated_at"] == "x"
 
 
 def test_links_still_good() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     week = 7 * 24 * 3600
-    links = manifest.to_json(manifest.build_links("m.json", {"a": "u", "m.json": "v"}, week, now))
-    assert manifest.links_still_good(links, ["a", "m.json"], week, now)
-    assert manifest.links_still_good(links, ["a", "m.json"], week, now + timedelta(days=3))
-    assert not manifest.links_still_good(links, ["a", "m.json"], week, now + timedelta(days=4)), "half life used"
-    assert not manifest.links_still_good(links, ["a", "b", "m.json"], week, now), "a new key"
-    assert not manifest.links_still_good(None, ["a"], week, now)
-    assert not manifest.links_still_good(b"{", ["a"], week, now)
+    links = to_json(build_links("m.json", {"a": "u", "m.json": "v"}, week, now))
+    assert links_still_good(links, ["a", "m.json"], week, now)
+    assert links_still_good(links, ["a", "m.json"], week, now + timedelta(days=3))
+    assert not links_still_good(links, ["a", "m.json"], week, now + timedelta(days=4)), "half life used"
+    assert not links_still_good(links, ["a", "b", "m.json"], week, now), "a new key"
+    assert not links_still_good(None, ["a"], week, now)
+    assert not links_still_good(b"{", ["a"], week, now)
 
 
 def test_unreferenced_keys_is_pure() -> None:
@@ -310,12 +313,12 @@ def test_unreferenced_keys_is_pure() -> None:
         "touktouk/s01/readme.txt",
     ]
     manifests = {f"{ep}/manifest.json": {"objects": [{"key": f"{ep}/master/footage.mp4"}]}}
-    assert manifest.unreferenced_keys(keys, manifests) == [
+    assert unreferenced_keys(keys, manifests) == [
         "season-one/touktouk/s02/e01-deep/clips/c01/720x1280.mp4",
         f"{ep}/clips/c02/1080x1920.mp4",
         "touktouk/s01/e08-crashed/master/footage.mp4",
     ]
-    assert manifest.unreferenced_keys([], {}) == []
+    assert unreferenced_keys([], {}) == []
 
 
 def test_gc_command_lists_then_deletes(media_dir: Path, tmp_path: Path) -> None:
@@ -353,7 +356,7 @@ def test_s3_gc_deletes(media_dir: Path, s3_env: S3Server, bucket: str) -> None:
     _publish(_job(media_dir, f"s3://{bucket}/p"))
     store = open_store(f"s3://{bucket}/p")
     store.put_bytes(f"{PREFIX}/clips/c09/captions.srt", b"old", "application/x-subrip")
-    assert manifest.find_garbage(store) == [f"{PREFIX}/clips/c09/captions.srt"]
+    assert find_garbage(store) == [f"{PREFIX}/clips/c09/captions.srt"]
     store.delete(f"{PREFIX}/clips/c09/captions.srt")
     store.delete(f"{PREFIX}/clips/c09/never-existed.srt")  # not an error
-    assert manifest.find_garbage(store) == []
+    assert find_garbage(store) == []

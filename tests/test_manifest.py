@@ -11,19 +11,17 @@ from hypothesis import strategies as st
 
 from touktouk import __version__
 from touktouk.config import SLUG, EpisodeConfig, SeriesConfig
-from touktouk.manifest import (
-    SCHEMA,
-    build_manifest,
+from touktouk.publish.manifest import SCHEMA, build_manifest, to_json
+from touktouk.store.base import StoredObject, validate_key
+from touktouk.store.keys import (
     clip_caption_keys,
     clip_metadata_key,
     clip_video_key,
     episode_prefix,
     manifest_key,
     master_key,
-    to_json,
     transcript_keys,
 )
-from touktouk.storage import StoredObject, validate_key
 
 slugs = st.from_regex(SLUG, fullmatch=True).filter(lambda s: len(s) <= 60)
 episodes = st.builds(

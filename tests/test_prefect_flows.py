@@ -17,7 +17,6 @@ import yaml
 
 from pipeline_helpers import write_series
 from s3server import S3Server
-from touktouk import manifest
 from touktouk.errors import ConfigError
 from touktouk.flow import (
     extract_audio_task,
@@ -34,7 +33,8 @@ from touktouk.flow import (
     transcribe_task,
     with_overrides,
 )
-from touktouk.storage import open_store
+from touktouk.store.keys import episode_prefix, manifest_key
+from touktouk.store.url import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -100,7 +100,7 @@ def test_nightly_picks_inbox_footage_without_a_manifest(tmp_path: Path):
     )
     # b-done already published.
     done = load_inputs(str(inbox / "b-done.mp4"), None, None, str(series))
-    key = manifest.manifest_key(manifest.episode_prefix(done.series, done.episode))
+    key = manifest_key(episode_prefix(done.series, done.episode))
     open_store(str(store)).put_bytes(key, b"{}", "application/json", {})
 
     pending = nightly.pending_footage(str(inbox), None, str(series))
@@ -166,7 +166,7 @@ def test_nightly_s3_inbox_lists_pending_footage_without_downloading(tmp_path: Pa
     done = load_inputs(f"s3://{bucket}/inbox/b-done.mp4", None, None, str(series))
     assert done.footage_url == f"s3://{bucket}/inbox/b-done.mp4" and done.episode.slug == "b-done"
     open_store(str(store)).put_bytes(
-        manifest.manifest_key(manifest.episode_prefix(done.series, done.episode)), b"{}", "application/json", {}
+        manifest_key(episode_prefix(done.series, done.episode)), b"{}", "application/json", {}
     )
     for inbox in (f"s3://{bucket}/inbox/", f"s3://{bucket}/inbox"):
         pending = nightly.pending_footage(inbox, None, str(series))

@@ -20,7 +20,7 @@ from touktouk.captions.check_rules import READING_SPEED, Violation
 from touktouk.captions.checker import format_time
 from touktouk.config import load_series
 from touktouk.flow import publish_episode
-from touktouk.manifest import SCHEMA
+from touktouk.publish.manifest import SCHEMA
 
 pytestmark = pytest.mark.slow
 

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from touktouk import describe, manifest
+from touktouk import describe
 from touktouk.config import EpisodeConfig, SeriesConfig
 from touktouk.platforms import PLATFORMS
+from touktouk.publish.manifest import build_manifest
 from touktouk.review import (
     build_review_html,
     relative_href,
@@ -23,7 +24,16 @@ from touktouk.review import (
     thumbnail_times,
 )
 from touktouk.select import choose_clips
-from touktouk.storage import StoredObject
+from touktouk.store.base import StoredObject
+from touktouk.store.keys import (
+    clip_caption_keys,
+    clip_metadata_key,
+    clip_video_key,
+    episode_prefix,
+    manifest_key,
+    master_key,
+    transcript_keys,
+)
 from touktouk.types import Segment, Transcript, Word
 
 HOSTILE = "<script>alert('x')</script> & \"quotes\" 'single' </textarea><img src=x onerror=alert(1)>"
@@ -74,7 +84,7 @@ def sample_manifest(title: str = "Diversidays, sans filtre", guest: str = "Antho
     episode = EpisodeConfig(
         number=3, slug="diversidays", title=title, guest=guest, organisation="Diversidays", cause="l'égalité"
     )
-    prefix = manifest.episode_prefix(series, episode)
+    prefix = episode_prefix(series, episode)
     texts = ["Bonjour Anthony.", "Quelles ont été les étapes clés ?"] + ["Tout d'abord, merci pour la parole."] * 12
     t, segments = 0.0, []
     for text in texts:
@@ -85,13 +95,13 @@ def sample_manifest(title: str = "Diversidays, sans filtre", guest: str = "Antho
         segments.append(Segment(words[0].start, words[-1].end, text, tuple(words)))
     transcript = Transcript("fr", t, tuple(segments))
     plans = choose_clips(transcript, [], duration=t, count=2, min_seconds=10.0, max_seconds=30.0)
-    keys: list[str] = [manifest.master_key(prefix, ".mp4"), *manifest.transcript_keys(prefix).values()]
+    keys: list[str] = [master_key(prefix, ".mp4"), *transcript_keys(prefix).values()]
     entries = []
     for plan in plans:
-        video = manifest.clip_video_key(prefix, plan.id, 1080, 1920)
-        small = manifest.clip_video_key(prefix, plan.id, 720, 1280)
-        captions = manifest.clip_caption_keys(prefix, plan.id)
-        meta_key = manifest.clip_metadata_key(prefix, plan.id)
+        video = clip_video_key(prefix, plan.id, 1080, 1920)
+        small = clip_video_key(prefix, plan.id, 720, 1280)
+        captions = clip_caption_keys(prefix, plan.id)
+        meta_key = clip_metadata_key(prefix, plan.id)
         fields = {"series": series.series, "guest": guest, "organisation": "Diversidays", "hook": plan.text[:60]}
         metadata = {
             pid: describe.describe(PLATFORMS[pid], fields, ["#ESS"], describe.DEFAULT_TEMPLATES[pid])
@@ -121,11 +131,11 @@ def sample_manifest(title: str = "Diversidays, sans filtre", guest: str = "Antho
             }
         )
     objects = [StoredObject(k, 10, "0" * 64, "application/octet-stream") for k in keys]
-    return manifest.build_manifest(
+    return build_manifest(
         series=series,
         episode=episode,
         source={"key": keys[0], "duration": t},
-        transcript={**manifest.transcript_keys(prefix), "words": len(transcript.words)},
+        transcript={**transcript_keys(prefix), "words": len(transcript.words)},
         clips=entries,
         metadata={"youtube": {"title": title, "text": "Épisode complet.\n\n#ESS", "hashtags": ["#ESS"], "tags": []}},
         objects=objects,
@@ -259,7 +269,7 @@ def test_thumbnail_times_are_inside_and_increasing(start: float, length: float, 
 
 def test_review_page_sits_beside_the_manifest() -> None:
     prefix = "touktouk/s01/e03-diversidays"
-    assert review_key(prefix).rsplit("/", 1)[0] == manifest.manifest_key(prefix).rsplit("/", 1)[0]
+    assert review_key(prefix).rsplit("/", 1)[0] == manifest_key(prefix).rsplit("/", 1)[0]
 
 
 def test_page_opens_from_a_folder_store(tmp_path: Path, sample: tuple[dict[str, Any], bytes, Page]) -> None:

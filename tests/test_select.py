@@ -758,7 +758,7 @@ def test_loudness_of_real_french_speech_from_the_extracted_wav(tmp_path: Path) -
 
 def _flow_inputs(tmp_path: Path, picks: str) -> Any:
     from touktouk.config import SeriesConfig
-    from touktouk.publish import Inputs
+    from touktouk.publish.commit import Inputs
 
     path = tmp_path / "diversidays.toml"
     path.write_text(f'number = 1\nslug = "diversidays"\ntitle = "Diversidays"\n{picks}', encoding="utf-8")

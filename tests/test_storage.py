@@ -13,17 +13,12 @@ import boto3
 import pytest
 from botocore.config import Config
 
+import touktouk.store.local
 from s3server import S3Server
-from touktouk import storage
-from touktouk.storage import (
-    LocalStore,
-    S3Store,
-    Store,
-    StoreError,
-    guess_content_type,
-    open_store,
-    validate_key,
-)
+from touktouk.store.base import Store, StoreError, guess_content_type, object_tags, validate_key
+from touktouk.store.local import LocalStore
+from touktouk.store.s3 import S3Store
+from touktouk.store.url import open_store
 
 
 def _bucket_name() -> str:
@@ -129,7 +124,7 @@ def test_local_failed_write_keeps_old_object_and_no_temp(tmp_path: Path, monkeyp
     def broken_replace(src: str, dst: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(storage.os, "replace", broken_replace)
+    monkeypatch.setattr(touktouk.store.local.os, "replace", broken_replace)
     with pytest.raises(StoreError, match=r"a\.txt"):
         store.put_bytes("a.txt", b"new", "text/plain")
     monkeypatch.undo()
@@ -379,8 +374,8 @@ def test_s3_put_get_with_moto(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_object_tags_keep_episode_clip_and_platform_with_tag_safe_values() -> None:
     meta = {"episode": "s01e07-idem", "clip": "c01", "platform": "tiktok,instagram_reels", "sha256": "ab"}
-    assert storage.object_tags(meta) == {"episode": "s01e07-idem", "clip": "c01", "platform": "tiktok instagram_reels"}
-    assert storage.object_tags({"sha256": "ab"}) == {}
+    assert object_tags(meta) == {"episode": "s01e07-idem", "clip": "c01", "platform": "tiktok instagram_reels"}
+    assert object_tags({"sha256": "ab"}) == {}
 
 
 @pytest.mark.slow  # real SeaweedFS server

@@ -10,7 +10,7 @@ from media_fixtures import FLEURS, SHARED_MEDIA, espeak_episode, have_shared
 from touktouk import media
 from touktouk.config import WhisperSettings
 from touktouk.errors import ToukToukError
-from touktouk.manifest import transcript_keys
+from touktouk.store.keys import transcript_keys
 from touktouk.transcribe.run import transcribe
 
 ENGLISH = {"the", "and", "of", "to", "we", "is", "with", "that", "in", "a"}

@@ -15,7 +15,7 @@ from rich.table import Table
 from touktouk import __version__
 
 if TYPE_CHECKING:
-    from touktouk.publish import Inputs
+    from touktouk.publish.commit import Inputs
 
 app = typer.Typer(help="ToukTouk: publish a French interview web series from raw footage.", no_args_is_help=True)
 models_app = typer.Typer(help="Whisper models available offline.")
@@ -101,11 +101,11 @@ def publish(
 
 def _print_summary(inputs: Inputs) -> None:
     """A table of the published clips, read back from the stored manifest."""
-    from touktouk import manifest
-    from touktouk.storage import open_store
+    from touktouk.store.keys import episode_prefix, manifest_key
+    from touktouk.store.url import open_store
 
     store = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
-    data = json.loads(store.get_bytes(manifest.manifest_key(manifest.episode_prefix(inputs.series, inputs.episode))))
+    data = json.loads(store.get_bytes(manifest_key(episode_prefix(inputs.series, inputs.episode))))
     table = Table("clip", "in master", "platforms", "why", "opens with", title="Clips")
     for clip in data["clips"]:
         platforms = ", ".join(o["platform"] for o in clip["outputs"])
@@ -213,8 +213,8 @@ def gc(
     from datetime import UTC, datetime
 
     from touktouk.errors import ToukToukError
-    from touktouk.manifest import find_garbage, format_age, parse_age, split_by_age
-    from touktouk.storage import open_store
+    from touktouk.store.gc import find_garbage, format_age, parse_age, split_by_age
+    from touktouk.store.url import open_store
 
     try:
         min_age = parse_age(older_than)

@@ -32,7 +32,7 @@ from prefect.states import State
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from pydantic import Field
 
-from touktouk import __version__, chapters, describe, energy, manifest, media, reframe, review, scenes
+from touktouk import __version__, chapters, describe, energy, media, reframe, review, scenes
 from touktouk.captions.files import write_captions
 from touktouk.captions.karaoke import emoji_warnings
 from touktouk.captions.layout import layout_clip, layout_for_style
@@ -41,7 +41,7 @@ from touktouk.config import SeriesConfig, episode_from_footage, load_episode, lo
 from touktouk.errors import ConfigError, MediaError, ToukToukError
 from touktouk.hashing import file_sha256
 from touktouk.platforms import PLATFORMS, YOUTUBE_MASTER, shared_preset
-from touktouk.publish import (
+from touktouk.publish.commit import (
     AnyClip,
     Inputs,
     RenderedClip,
@@ -54,18 +54,20 @@ from touktouk.publish import (
     render_inputs_sha256,
     render_settings,
 )
+from touktouk.publish.manifest import check_same_footage
 from touktouk.select import PickRequest, choose_clips, energy_profile, length_range
-from touktouk.storage import (
-    INPUTS_META,
-    S3Store,
-    Store,
-    StoredObject,
-    fetch_footage,
-    guess_content_type,
-    is_remote,
-    is_transient,
-    open_store,
+from touktouk.store.base import INPUTS_META, Store, StoredObject, guess_content_type
+from touktouk.store.footage import fetch_footage
+from touktouk.store.keys import (
+    clip_caption_keys,
+    clip_video_key,
+    episode_prefix,
+    manifest_key,
+    master_key,
+    youtube_master_key,
 )
+from touktouk.store.s3 import S3Store, is_transient
+from touktouk.store.url import is_remote, open_store
 from touktouk.transcribe.cache import cache_dir
 from touktouk.transcribe.progress import ProgressLog
 from touktouk.transcribe.run import transcribe, vocabulary_prompt
@@ -127,14 +129,14 @@ def refuse_other_footage(inputs: Inputs) -> None:
     """Duplicate slug: refuse, before any upload, footage other than the one this episode's
     existing manifest was made from (its master would overwrite another interview's)."""
     store = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
-    mkey = manifest.manifest_key(manifest.episode_prefix(inputs.series, inputs.episode))
+    mkey = manifest_key(episode_prefix(inputs.series, inputs.episode))
     if not store.exists(mkey):
         return
     try:
         previous = json.loads(store.get_bytes(mkey))
     except ValueError:
         return  # not a manifest we can read: the publish replaces it
-    manifest.check_same_footage(
+    check_same_footage(
         previous if isinstance(previous, dict) else None,
         footage=str(inputs.footage),
         size=inputs.footage.stat().st_size,
@@ -502,13 +504,13 @@ def store_rendered_clip(store: Store, job: RenderJob, clip: RenderedClip, logger
     sent again) and return what is stored; the manifest is written later, by the publish step."""
     videos = []
     for platforms, spec in clip.videos:
-        key = manifest.clip_video_key(job.prefix, clip.plan.id, spec.width, spec.height)
+        key = clip_video_key(job.prefix, clip.plan.id, spec.width, spec.height)
         inputs_sha = render_inputs_sha256(job.master.sha256, job.info, clip, spec, job.series)
         meta = _video_metadata(job.episode_id, clip.plan.id, platforms, inputs_sha)
         obj = log_put(logger, store.put_file(key, spec.path, guess_content_type(key), meta))
         measured = media.probe(spec.path)
         videos.append(StoredVideo(tuple(platforms), spec.width, spec.height, round(measured.duration, 3), obj))
-    ckeys = manifest.clip_caption_keys(job.prefix, clip.plan.id)
+    ckeys = clip_caption_keys(job.prefix, clip.plan.id)
     tags = {"episode": job.episode_id, "clip": clip.plan.id}
     captions_stored = {
         fmt: log_put(logger, store.put_file(ckeys[fmt], path, guess_content_type(ckeys[fmt]), tags))
@@ -631,7 +633,7 @@ def render_clips(plans: Sequence[ClipPlan], job: RenderJob) -> list[StoredClip]:
 def store_master_task(inputs: Inputs) -> StoredObject:
     """Put the footage in the store first, so that render tasks on any machine can read it."""
     store = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
-    key = manifest.master_key(manifest.episode_prefix(inputs.series, inputs.episode), inputs.footage.suffix)
+    key = master_key(episode_prefix(inputs.series, inputs.episode), inputs.footage.suffix)
     obj = store.put_file(key, inputs.footage, guess_content_type(key), {"episode": inputs.episode.episode_id})
     return log_put(get_run_logger(), obj)
 
@@ -753,7 +755,7 @@ def youtube_master_task(job: RenderJob) -> StoredObject:
         t0 = time.monotonic()
         media.render_master(info, out, encode=encode, branding=media.branding_from(job.series.brand, job.config_dir))
         logger.info("Rendered the YouTube master (%.0f s of footage) in %.1f s", info.duration, time.monotonic() - t0)
-        key = manifest.youtube_master_key(job.prefix)
+        key = youtube_master_key(job.prefix)
         meta = {"episode": job.episode_id, "platform": "youtube"}
         return log_put(logger, store.put_file(key, out, guess_content_type(key), meta))
     finally:
@@ -889,7 +891,7 @@ def publish_episode(
         job = RenderJob(
             store_url=inputs.store_url,
             endpoint_url=inputs.series.endpoint_url or None,
-            prefix=manifest.episode_prefix(inputs.series, inputs.episode),
+            prefix=episode_prefix(inputs.series, inputs.episode),
             episode_id=inputs.episode.episode_id,
             master=master,
             footage_hint=str(inputs.footage.resolve()),

@@ -14,19 +14,24 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Self
 
-from touktouk import __version__, manifest, media, review
+from touktouk import __version__, media, review
 from touktouk.config import EpisodeConfig, SeriesConfig
 from touktouk.errors import ConfigError
-from touktouk.storage import (
-    DEFAULT_LINK_EXPIRY_S,
-    INPUTS_META,
-    S3Store,
-    Store,
-    StoredObject,
-    StoreError,
-    guess_content_type,
-    open_store,
+from touktouk.publish.manifest import build_links, build_manifest, keep_generated_at, links_still_good, to_json
+from touktouk.store.base import DEFAULT_LINK_EXPIRY_S, INPUTS_META, Store, StoredObject, StoreError, guess_content_type
+from touktouk.store.keys import (
+    clip_caption_keys,
+    clip_cover_key,
+    clip_metadata_key,
+    clip_video_key,
+    episode_prefix,
+    links_key,
+    manifest_key,
+    master_key,
+    transcript_keys,
 )
+from touktouk.store.s3 import S3Store
+from touktouk.store.url import open_store
 from touktouk.types import ClipPlan, Transcript
 
 
@@ -107,7 +112,7 @@ def clip_extra_keys(prefix: str, clip_id: str, extras: Mapping[str, Any]) -> dic
     thumbs = sorted(k for k in extras if k.startswith("thumb"))
     keys = dict(zip(thumbs, review.thumbnail_keys(prefix, clip_id, len(thumbs)), strict=True))
     if "cover" in extras:
-        keys["cover"] = manifest.clip_cover_key(prefix, clip_id)
+        keys["cover"] = clip_cover_key(prefix, clip_id)
     return keys
 
 
@@ -190,7 +195,7 @@ def publish_outputs(
     """
     store: Store = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
     expires_in = links_expire_in or _links_expiry()
-    prefix = manifest.episode_prefix(inputs.series, inputs.episode)
+    prefix = episode_prefix(inputs.series, inputs.episode)
     tags = {"episode": inputs.episode.episode_id}
     objects: list[StoredObject] = []
     sent = [0, 0]  # objects, bytes
@@ -209,7 +214,7 @@ def publish_outputs(
         return record(store.put_file(key, path, guess_content_type(key), {**tags, **(extra or {})}))
 
     def put_json(key: str, data: Any, extra: dict[str, str] | None = None) -> StoredObject:
-        return record(store.put_bytes(key, manifest.to_json(data), "application/json", {**tags, **(extra or {})}))
+        return record(store.put_bytes(key, to_json(data), "application/json", {**tags, **(extra or {})}))
 
     def read(key: str) -> bytes | None:
         return store.get_bytes(key) if store.exists(key) else None
@@ -227,7 +232,7 @@ def publish_outputs(
 
     def clip_files(clip: AnyClip) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str]]:
         """The manifest outputs, caption keys and image keys of a clip, its files stored or verified."""
-        ckeys = manifest.clip_caption_keys(prefix, clip.plan.id)
+        ckeys = clip_caption_keys(prefix, clip.plan.id)
         ekeys = clip_extra_keys(prefix, clip.plan.id, clip.extras)
         if isinstance(clip, StoredClip):
             for obj in clip.objects():
@@ -236,7 +241,7 @@ def publish_outputs(
             return _outputs_entries(sizes), ckeys, ekeys
         found = []
         for platforms, spec in clip.videos:
-            key = manifest.clip_video_key(prefix, clip.plan.id, spec.width, spec.height)
+            key = clip_video_key(prefix, clip.plan.id, spec.width, spec.height)
             inputs_sha = render_inputs_sha256(master_obj.sha256, info, clip, spec, inputs.series)
             put(key, spec.path, {"clip": clip.plan.id, "platform": ",".join(platforms), INPUTS_META: inputs_sha})
             found.append((tuple(platforms), key, spec.width, spec.height, media.probe(spec.path).duration))
@@ -246,9 +251,9 @@ def publish_outputs(
             put(ekeys[name], path, {"clip": clip.plan.id})
         return _outputs_entries(found), ckeys, ekeys
 
-    master_key = manifest.master_key(prefix, inputs.footage.suffix)
-    master_obj = adopt(master) if master is not None and master.key == master_key else put(master_key, inputs.footage)
-    tkeys = manifest.transcript_keys(prefix, sorted({k.split(".")[0] for k in transcript_files if "." in k}))
+    footage_key = master_key(prefix, inputs.footage.suffix)
+    master_obj = adopt(master) if master is not None and master.key == footage_key else put(footage_key, inputs.footage)
+    tkeys = transcript_keys(prefix, sorted({k.split(".")[0] for k in transcript_files if "." in k}))
     for fmt, path in transcript_files.items():
         put(tkeys[fmt], path)
     youtube = adopt(youtube_master) if youtube_master is not None else None
@@ -257,7 +262,7 @@ def publish_outputs(
     for clip in clips:
         outputs, ckeys, ekeys = clip_files(clip)
         thumbnails[clip.plan.id] = [ekeys[k] for k in sorted(ekeys) if k.startswith("thumb")]
-        meta_key = manifest.clip_metadata_key(prefix, clip.plan.id)
+        meta_key = clip_metadata_key(prefix, clip.plan.id)
         put_json(meta_key, clip.metadata, {"clip": clip.plan.id, "platform": ",".join(clip.metadata)})
         p = clip.plan
         clip_entries.append(
@@ -282,11 +287,11 @@ def publish_outputs(
         )
 
     def document(listed: Sequence[StoredObject]) -> dict[str, Any]:
-        return manifest.build_manifest(
+        return build_manifest(
             series=inputs.series,
             episode=inputs.episode,
             source={
-                "key": master_key,
+                "key": footage_key,
                 "duration": round(info.duration, 3),
                 "format": info.format_name,
                 "width": info.width,
@@ -319,21 +324,19 @@ def publish_outputs(
     )
     record(store.put_bytes(rkey, page, "text/html; charset=utf-8", tags))
     data = document(objects)
-    mkey = manifest.manifest_key(prefix)
-    lkey = manifest.links_key(prefix)
+    mkey = manifest_key(prefix)
+    lkey = links_key(prefix)
     linked = list(dict.fromkeys([*(o.key for o in objects), mkey]))
     # Presigned links change at every signing: keep the stored ones while they cover the same
     # keys with more than half their life left. Local file:// links never change.
     signed = isinstance(store, S3Store)
-    if not (signed and manifest.links_still_good(read(lkey), linked, expires_in)):
-        links = manifest.build_links(
-            mkey, {k: store.link(k, expires_in) for k in linked}, expires_in if signed else None
-        )
-        lobj = store.put_bytes(lkey, manifest.to_json(links), "application/json", tags)
+    if not (signed and links_still_good(read(lkey), linked, expires_in)):
+        links = build_links(mkey, {k: store.link(k, expires_in) for k in linked}, expires_in if signed else None)
+        lobj = store.put_bytes(lkey, to_json(links), "application/json", tags)
         logger.info("%s %s", "Stored" if lobj.uploaded else "Unchanged", lkey)
     # The commit point, written last; unchanged content keeps the old generated_at (0 bytes sent).
-    data = manifest.keep_generated_at(data, read(mkey))
-    mobj = store.put_bytes(mkey, manifest.to_json(data), "application/json", tags)
+    data = keep_generated_at(data, read(mkey))
+    mobj = store.put_bytes(mkey, to_json(data), "application/json", tags)
     location = store.location(mkey)
     logger.info(
         "Published %s: %d objects, %d sent (%d bytes), manifest %s at %s",

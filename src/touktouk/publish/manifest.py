@@ -1,12 +1,8 @@
-"""The episode manifest: the contract between ToukTouk and whatever reads the store.
-
-Pure functions: keys derive only from validated slugs and numbers, never from raw user text.
-"""
+"""The manifest document: every published object with its SHA-256, and the checks against the previous one (pure)."""
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,61 +10,10 @@ from typing import Any
 from touktouk import __version__
 from touktouk.config import EpisodeConfig, SeriesConfig
 from touktouk.errors import ConfigError
-from touktouk.storage import Store, StoredObject, StoreError
+from touktouk.store.base import StoredObject
 
 SCHEMA = "touktouk.manifest/1"
 LINKS_SCHEMA = "touktouk.links/1"
-# A key's episode folder: <series_slug>/sNN/eNN-<slug>, anywhere below the store root.
-_EPISODE_PREFIX = re.compile(r"^((?:[^/]+/)*?[a-z0-9-]+/s\d{2,}/e\d{2,}-[a-z0-9-]+)/")
-_SAFE_EXT = re.compile(r"^\.[a-z0-9]{1,5}$")
-
-
-def episode_prefix(series: SeriesConfig, episode: EpisodeConfig) -> str:
-    return f"{series.series_slug}/s{episode.season:02d}/e{episode.number:02d}-{episode.slug}"
-
-
-def master_key(prefix: str, footage_suffix: str) -> str:
-    ext = footage_suffix.lower()
-    return f"{prefix}/master/footage{ext if _SAFE_EXT.fullmatch(ext) else '.bin'}"
-
-
-def transcript_keys(prefix: str, translations: Sequence[str] = ()) -> dict[str, str]:
-    """Transcript files; a translation adds "<lang>.srt" and "<lang>.vtt" (e.g. "en.srt")."""
-    keys = {fmt: f"{prefix}/transcript/transcript.{fmt}" for fmt in ("json", "srt", "vtt")}
-    for lang in translations:
-        if not re.fullmatch(r"[a-z]{2}", lang):
-            raise ValueError(f"translation language must be a two-letter code, not {lang!r}")
-        keys |= {f"{lang}.{fmt}": f"{prefix}/transcript/transcript.{lang}.{fmt}" for fmt in ("srt", "vtt")}
-    return keys
-
-
-def clip_video_key(prefix: str, clip_id: str, width: int, height: int) -> str:
-    return f"{prefix}/clips/{clip_id}/{width}x{height}.mp4"
-
-
-def clip_caption_keys(prefix: str, clip_id: str) -> dict[str, str]:
-    return {fmt: f"{prefix}/clips/{clip_id}/captions.{fmt}" for fmt in ("srt", "vtt", "ass")}
-
-
-def clip_cover_key(prefix: str, clip_id: str) -> str:
-    return f"{prefix}/clips/{clip_id}/cover.jpg"
-
-
-def youtube_master_key(prefix: str) -> str:
-    """The YouTube-ready master of the whole episode (16:9, loudness-normalised)."""
-    return f"{prefix}/master/youtube-1920x1080.mp4"
-
-
-def clip_metadata_key(prefix: str, clip_id: str) -> str:
-    return f"{prefix}/clips/{clip_id}/metadata.json"
-
-
-def manifest_key(prefix: str) -> str:
-    return f"{prefix}/manifest.json"
-
-
-def links_key(prefix: str) -> str:
-    return f"{prefix}/links.json"
 
 
 def build_manifest(
@@ -171,71 +116,6 @@ def links_still_good(old: bytes | None, keys: Iterable[str], expires_in: int, no
     return left.total_seconds() > expires_in / 2
 
 
-def referenced_keys(manifest_key_: str, manifest: Mapping[str, Any]) -> set[str]:
-    """Every key a manifest vouches for: its objects, itself and the links.json beside it."""
-    folder = manifest_key_.rsplit("/", 1)[0]
-    keys = {manifest_key_, f"{folder}/links.json"}
-    for obj in manifest.get("objects", []):
-        keys.add(str(obj["key"]))
-    return keys
-
-
-def unreferenced_keys(keys: Iterable[str], manifests: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Keys inside an episode folder (<series>/sNN/eNN-<slug>/) that no manifest references.
-
-    Pure: `keys` is a store listing, `manifests` maps each manifest key to its parsed content.
-    Keys outside any episode folder are not ToukTouk's and are never reported.
-    """
-    referenced: set[str] = set()
-    for mkey, data in manifests.items():
-        referenced |= referenced_keys(mkey, data)
-    return sorted(k for k in keys if _EPISODE_PREFIX.match(k) and k not in referenced)
-
-
-# --- gc age guard ------------------------------------------------------------------------------
-
-# A publish writes its objects over minutes to hours and its manifest last: until then its
-# objects look unreferenced, so gc only deletes what is older than any publish can take
-# (`touktouk gc --older-than`, 24h by default).
-_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_age(text: str) -> timedelta:
-    """'90s', '30m', '24h', '7d' (or a bare number of hours, '0' included) as a timedelta."""
-    match = _AGE.match(text.lower())
-    if match is None:
-        raise ValueError(f"{text!r} is not an age; write a number with s, m, h or d, e.g. 24h or 7d")
-    number, unit = float(match.group(1)), match.group(2) or "h"
-    return timedelta(seconds=number * _AGE_UNITS[unit])
-
-
-def format_age(age: timedelta) -> str:
-    """A short human age: '45 s', '12 min', '5 h', '3 d'."""
-    seconds = max(0, int(age.total_seconds()))
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 2 * 3600:
-        return f"{seconds // 60} min"
-    if seconds < 2 * 86400:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 86400} d"
-
-
-def split_by_age(
-    modified: Mapping[str, datetime | None], older_than: timedelta, now: datetime
-) -> tuple[list[str], list[str]]:
-    """(keys old enough to delete, keys too recent or of unknown age), each sorted.
-
-    An object written less than `older_than` ago may belong to a publish still in progress.
-    """
-    old = sorted(k for k, when in modified.items() if when is not None and now - when >= older_than)
-    return old, sorted(set(modified) - set(old))
-
-
-# --- duplicate slug ----------------------------------------------------------------------------
-
-
 def recorded_footage(previous: Mapping[str, Any]) -> tuple[int, str] | None:
     """(bytes, sha256) of the master a manifest was made from, None when it records none."""
     source = previous.get("source")
@@ -289,26 +169,3 @@ def check_distinct_episodes(episodes: Sequence[tuple[str, EpisodeConfig]]) -> No
             )
         seen_slug[ep.slug] = name
         seen_number[number] = name
-
-
-def find_garbage(store: Store, prefix: str = "") -> list[str]:
-    """Stored keys under `prefix` that no manifest in the store references (see `unreferenced_keys`).
-
-    A manifest that cannot be read or parsed stops the search (StoreError): guessing would delete live objects.
-    """
-    keys = store.list_keys(prefix)
-    manifests: dict[str, Mapping[str, Any]] = {}
-    # Manifests anywhere in the store count, not only under `prefix`.
-    for key in store.list_keys():
-        if key.rsplit("/", 1)[-1] != "manifest.json":
-            continue
-        try:
-            data = json.loads(store.get_bytes(key))
-            if not isinstance(data, dict) or not isinstance(data.get("objects"), list):
-                raise ValueError("no objects list")
-        except ValueError as exc:
-            raise StoreError(
-                f"manifest {store.location(key)} is not a valid ToukTouk manifest ({exc}); fix or remove it before gc"
-            ) from None
-        manifests[key] = data
-    return unreferenced_keys(keys, manifests)

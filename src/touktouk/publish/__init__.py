@@ -1,0 +1,1 @@
+"""Publishing: the manifest and links documents, the review page, the commit step."""

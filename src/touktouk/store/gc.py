@@ -1,0 +1,95 @@
+"""Garbage collection: objects no manifest lists, older than a retention age (pure selection)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from touktouk.store.base import Store, StoreError
+from touktouk.store.keys import _EPISODE_PREFIX
+
+
+def referenced_keys(manifest_key_: str, manifest: Mapping[str, Any]) -> set[str]:
+    """Every key a manifest vouches for: its objects, itself and the links.json beside it."""
+    folder = manifest_key_.rsplit("/", 1)[0]
+    keys = {manifest_key_, f"{folder}/links.json"}
+    for obj in manifest.get("objects", []):
+        keys.add(str(obj["key"]))
+    return keys
+
+
+def unreferenced_keys(keys: Iterable[str], manifests: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Keys inside an episode folder (<series>/sNN/eNN-<slug>/) that no manifest references.
+
+    Pure: `keys` is a store listing, `manifests` maps each manifest key to its parsed content.
+    Keys outside any episode folder are not ToukTouk's and are never reported.
+    """
+    referenced: set[str] = set()
+    for mkey, data in manifests.items():
+        referenced |= referenced_keys(mkey, data)
+    return sorted(k for k in keys if _EPISODE_PREFIX.match(k) and k not in referenced)
+
+
+# A publish writes its objects over minutes to hours and its manifest last: until then its
+# objects look unreferenced, so gc only deletes what is older than any publish can take
+# (`touktouk gc --older-than`, 24h by default).
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_age(text: str) -> timedelta:
+    """'90s', '30m', '24h', '7d' (or a bare number of hours, '0' included) as a timedelta."""
+    match = _AGE.match(text.lower())
+    if match is None:
+        raise ValueError(f"{text!r} is not an age; write a number with s, m, h or d, e.g. 24h or 7d")
+    number, unit = float(match.group(1)), match.group(2) or "h"
+    return timedelta(seconds=number * _AGE_UNITS[unit])
+
+
+def format_age(age: timedelta) -> str:
+    """A short human age: '45 s', '12 min', '5 h', '3 d'."""
+    seconds = max(0, int(age.total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 2 * 3600:
+        return f"{seconds // 60} min"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"
+
+
+def split_by_age(
+    modified: Mapping[str, datetime | None], older_than: timedelta, now: datetime
+) -> tuple[list[str], list[str]]:
+    """(keys old enough to delete, keys too recent or of unknown age), each sorted.
+
+    An object written less than `older_than` ago may belong to a publish still in progress.
+    """
+    old = sorted(k for k, when in modified.items() if when is not None and now - when >= older_than)
+    return old, sorted(set(modified) - set(old))
+
+
+def find_garbage(store: Store, prefix: str = "") -> list[str]:
+    """Stored keys under `prefix` that no manifest in the store references (see `unreferenced_keys`).
+
+    A manifest that cannot be read or parsed stops the search (StoreError): guessing would delete live objects.
+    """
+    keys = store.list_keys(prefix)
+    manifests: dict[str, Mapping[str, Any]] = {}
+    # Manifests anywhere in the store count, not only under `prefix`.
+    for key in store.list_keys():
+        if key.rsplit("/", 1)[-1] != "manifest.json":
+            continue
+        try:
+            data = json.loads(store.get_bytes(key))
+            if not isinstance(data, dict) or not isinstance(data.get("objects"), list):
+                raise ValueError("no objects list")
+        except ValueError as exc:
+            raise StoreError(
+                f"manifest {store.location(key)} is not a valid ToukTouk manifest ({exc}); fix or remove it before gc"
+            ) from None
+        manifests[key] = data
+    return unreferenced_keys(keys, manifests)

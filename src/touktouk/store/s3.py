@@ -1,0 +1,376 @@
+"""S3-compatible storage through boto3: SHA-256 checksums, skip-if-identical, presigned links, error translation."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from touktouk.store.base import (
+    DEFAULT_LINK_EXPIRY_S,
+    MAX_LINK_EXPIRY_S,
+    SHA256_META,
+    ObjectInfo,
+    StoredObject,
+    StoreError,
+    cache_control_for,
+    guess_content_type,
+    object_metadata,
+    sha256_and_size,
+    tagging_header,
+    unchanged,
+    validate_key,
+)
+
+THROTTLED = ("SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "ServiceUnavailable")
+
+
+def _safe_endpoint(url: str | None) -> str:
+    """Endpoint for messages, with any user:password@ removed."""
+    if not url:
+        return "AWS S3"
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}" if parts.scheme else url
+
+
+def _find_botocore_error(exc: BaseException) -> BaseException:
+    """Dig the botocore error out of boto3/s3transfer wrappers (S3UploadFailedError etc.)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (ClientError, BotoCoreError)):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return exc
+
+
+class S3Store:
+    """Objects in an S3 bucket under an optional prefix."""
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint_url: str | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        max_attempts: int = 5,
+    ) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        if self.prefix:
+            validate_key(self.prefix)
+        self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
+        # A fresh Session reads the environment now; boto3's shared default session caches
+        # the first credentials it found for the life of the process.
+        # endpoint_url=None lets boto3 apply AWS_ENDPOINT_URL / profile endpoint itself.
+        self.client: Any = boto3.session.Session().client(
+            "s3",
+            endpoint_url=endpoint_url,
+            config=Config(
+                signature_version="s3v4",
+                # Standard retries: 500/502/503/504, SlowDown and other throttling, resets and
+                # timeouts are retried with jittered exponential backoff (and a retry quota).
+                retries={"mode": "standard", "max_attempts": max_attempts},
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+            ),
+        )
+        self._endpoint = _safe_endpoint(endpoint_url or self.client.meta.endpoint_url)
+
+    def __repr__(self) -> str:
+        return f"S3Store({self.url!r}, endpoint={self._endpoint!r})"
+
+    def _key(self, key: str) -> str:
+        validate_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def location(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._key(key)}"
+
+    def _error(self, exc: BaseException, action: str, key: str | None) -> StoreError:
+        """Translate a boto error into one sentence with a fix; never includes secrets."""
+        from botocore.exceptions import (
+            ClientError,
+            ConnectionClosedError,
+            ConnectTimeoutError,
+            EndpointConnectionError,
+            NoCredentialsError,
+            PartialCredentialsError,
+            ReadTimeoutError,
+        )
+
+        where = self.location(key) if key is not None else self.url
+        what = f"could not {action} {where} at {self._endpoint}"
+        err = _find_botocore_error(exc)
+        if isinstance(err, (NoCredentialsError, PartialCredentialsError)):
+            return StoreError(
+                f"{what}: no AWS credentials found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
+                "or a profile (AWS_PROFILE)"
+            )
+        if isinstance(err, (EndpointConnectionError, ConnectTimeoutError)):
+            return StoreError(
+                f"{what}: the endpoint cannot be reached; check AWS_ENDPOINT_URL (or the "
+                "endpoint_url setting) and that the S3 server is running"
+            )
+        if isinstance(err, (ConnectionClosedError, ReadTimeoutError)):
+            return StoreError(
+                f"{what}: the connection dropped after retries; check the network and AWS_ENDPOINT_URL, then retry"
+            )
+        if isinstance(err, ClientError):
+            code = str(err.response.get("Error", {}).get("Code", ""))
+            status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code == "NoSuchBucket":
+                return StoreError(
+                    f"{what}: bucket {self.bucket!r} does not exist; create the bucket "
+                    f"(e.g. aws s3 mb s3://{self.bucket}) or fix the store url"
+                )
+            if code in ("NoSuchKey", "404", "NotFound"):
+                return StoreError(f"{what}: no such object; check the key or write it first")
+            if code == "InvalidAccessKeyId":
+                return StoreError(
+                    f"{what}: the access key is unknown to this endpoint; set "
+                    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile for it, and check "
+                    "AWS_ENDPOINT_URL"
+                )
+            if code == "SignatureDoesNotMatch":
+                return StoreError(
+                    f"{what}: the request signature was rejected (wrong secret key); fix "
+                    "AWS_SECRET_ACCESS_KEY or the profile, and check AWS_ENDPOINT_URL"
+                )
+            if code in ("AccessDenied", "403", "Forbidden") or status == 403:
+                return StoreError(
+                    f"{what}: access denied; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a "
+                    f"profile allowed to use bucket {self.bucket!r}"
+                )
+            if code in THROTTLED or (isinstance(status, int) and status >= 500):
+                return StoreError(
+                    f"{what}: the server kept failing ({status} {code}) after retries; try again later: "
+                    "objects already stored are kept and a re-run sends only what is missing"
+                )
+            if code in ("BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"):
+                return StoreError(
+                    f"{what}: the server saw corrupted data ({code}); retry the upload and "
+                    "check any proxy between here and the endpoint"
+                )
+            return StoreError(
+                f"{what}: the server answered {code or status}; check the bucket, the credentials and AWS_ENDPOINT_URL"
+            )
+        # Only the exception type: str() of unknown errors could echo request details.
+        return StoreError(f"{what}: {type(err).__name__}; check AWS_ENDPOINT_URL, the credentials and the network")
+
+    def put_file(
+        self,
+        key: str,
+        path: Path,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        cache_control: str | None = None,
+    ) -> StoredObject:
+        """Upload `path` with the transfer manager (multipart for big files, retried parts),
+        unless the bucket already holds it (HEAD: sha256 metadata), then check what landed."""
+        full_key = self._key(key)
+        content_type = content_type or guess_content_type(key)
+        try:
+            sha256, size = sha256_and_size(Path(path))
+        except OSError as exc:
+            raise StoreError(
+                f"could not read local file {path} to store as {self.location(key)} "
+                f"({exc.strerror}); check that the file exists and is readable"
+            ) from exc
+        meta = object_metadata(key, metadata, sha256)
+        same = unchanged(self.stat(key), sha256, size, content_type, meta)
+        if same is not None and same.sha256 is not None:
+            return StoredObject(key, same.bytes, same.sha256, content_type, uploaded=False)
+        extra: dict[str, Any] = {
+            "ContentType": content_type,
+            "CacheControl": cache_control or cache_control_for(key),
+            # The server verifies every part against this, so corruption in flight is caught.
+            # Multipart objects only get a composite checksum, hence the whole-object sha256
+            # in the metadata, which later runs compare without downloading.
+            "ChecksumAlgorithm": "SHA256",
+            "Metadata": meta,
+        }
+        if tagging := tagging_header(meta):
+            extra["Tagging"] = tagging  # on the single PUT or on CreateMultipartUpload
+        try:
+            self.client.upload_file(str(path), self.bucket, full_key, ExtraArgs=extra)
+        except Exception as exc:
+            raise self._error(exc, "upload to", key) from exc
+        landed = self.stat(key)
+        if landed is None or landed.bytes != size or landed.sha256 != sha256:
+            raise StoreError(
+                f"upload to {self.location(key)} at {self._endpoint} did not verify (the server holds "
+                f"{landed.bytes if landed else 'no'} bytes, expected {size}); retry the publish"
+            )
+        return StoredObject(key=key, bytes=size, sha256=sha256, content_type=content_type)
+
+    def put_bytes(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        cache_control: str | None = None,
+    ) -> StoredObject:
+        """Upload `data` in one PUT that the server checks against its SHA-256, unless the
+        bucket already holds identical bytes."""
+        full_key = self._key(key)
+        digest = hashlib.sha256(data).digest()
+        meta = object_metadata(key, metadata, digest.hex())
+        same = unchanged(self.stat(key), digest.hex(), len(data), content_type, meta)
+        if same is not None and same.sha256 is not None:
+            return StoredObject(key, same.bytes, same.sha256, content_type, uploaded=False)
+        tagging = tagging_header(meta)
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=full_key,
+                Body=data,
+                ContentType=content_type,
+                CacheControl=cache_control or cache_control_for(key),
+                ChecksumSHA256=base64.b64encode(digest).decode("ascii"),
+                Metadata=meta,
+                **({"Tagging": tagging} if tagging else {}),
+            )
+        except Exception as exc:
+            raise self._error(exc, "upload to", key) from exc
+        return StoredObject(key=key, bytes=len(data), sha256=digest.hex(), content_type=content_type)
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        """HEAD the object: size, content type and the sha256 ToukTouk stored in its metadata."""
+        head = self._head_or_none(key)
+        if head is None:
+            return None
+        metadata = {str(k).lower(): str(v) for k, v in (head.get("Metadata") or {}).items()}
+        sha256 = metadata.get(SHA256_META)
+        if sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            sha256 = None
+        return ObjectInfo(
+            key=key,
+            bytes=int(head.get("ContentLength", 0)),
+            sha256=sha256,
+            content_type=str(head.get("ContentType", "")),
+            cache_control=str(head.get("CacheControl", "")),
+            metadata=metadata,
+        )
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except Exception as exc:
+            raise self._error(exc, "delete", key) from exc
+
+    def link(self, key: str, expires_in: int = DEFAULT_LINK_EXPIRY_S) -> str:
+        """A presigned GET URL (SigV4: at most 7 days). It carries the access key id and a
+        signature, never the secret key."""
+        if not 1 <= expires_in <= MAX_LINK_EXPIRY_S:
+            raise StoreError(
+                f"link expiry {expires_in} s for {self.location(key)} is out of range; "
+                f"use 1 to {MAX_LINK_EXPIRY_S} seconds (7 days, the SigV4 maximum)"
+            )
+        try:
+            url: str = self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=expires_in
+            )
+        except Exception as exc:
+            raise self._error(exc, "sign a link to", key) from exc
+        return url
+
+    def get_bytes(self, key: str) -> bytes:
+        """Download with the transfer manager, which retries truncated bodies."""
+        buffer = io.BytesIO()
+        try:
+            self.client.download_fileobj(self.bucket, self._key(key), buffer)
+        except Exception as exc:
+            raise self._error(exc, "download", key) from exc
+        return buffer.getvalue()
+
+    def _head_or_none(self, key: str) -> dict[str, Any] | None:
+        """head_object's answer, or None when the key is missing (a missing bucket raises)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            head: dict[str, Any] = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") != 404:
+                raise self._error(exc, "check", key) from exc
+        except Exception as exc:
+            raise self._error(exc, "check", key) from exc
+        else:
+            return head
+        # HEAD has no body, so a missing bucket is the same bare 404 as a missing key; ask the
+        # bucket so a caller that writes after "not exists" learns now, not after hours of work.
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                exc.response.setdefault("Error", {})["Code"] = "NoSuchBucket"
+            raise self._error(exc, "check", key) from exc
+        except Exception as exc:
+            raise self._error(exc, "check", key) from exc
+        return None
+
+    def exists(self, key: str) -> bool:
+        return self._head_or_none(key) is not None
+
+    def last_modified(self, key: str) -> datetime | None:
+        head = self._head_or_none(key)
+        modified = head.get("LastModified") if head else None
+        return modified.astimezone(UTC) if isinstance(modified, datetime) else None
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        """Sorted keys (relative to the store prefix) starting with `prefix`."""
+        base = f"{self.prefix}/" if self.prefix else ""
+        keys: list[str] = []
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=base + prefix)
+            for page in pages:
+                keys.extend(item["Key"][len(base) :] for item in page.get("Contents", []))
+        except Exception as exc:
+            raise self._error(exc, f"list keys starting with {prefix!r} in", None) from exc
+        return sorted(keys)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when `exc` (or what caused it) is a network or server-side failure that a later try
+    may not meet: dropped or refused connections, timeouts, 5xx answers and throttling. User
+    errors (bad config, bad media, missing bucket, wrong credentials) are not transient."""
+    from botocore.exceptions import (
+        ClientError,
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+        ResponseStreamingError,
+    )
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        dropped = (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError)
+        if isinstance(seen, (*dropped, ResponseStreamingError)):
+            return True
+        if isinstance(seen, ClientError):
+            code = str(seen.response.get("Error", {}).get("Code", ""))
+            status = seen.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            return code in THROTTLED or (isinstance(status, int) and status >= 500)
+        if isinstance(seen, (ConnectionError, TimeoutError)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
