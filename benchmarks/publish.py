@@ -8,7 +8,7 @@ video (physicsworks.webm, 320x240, looped, scaled to 16:9 at --height) under rea
 (the four FLEURS clips, looped). It is then published exactly as a producer would (the CLI, a
 temporary Prefect server, the shipped config/touktouk.toml with 5 automatic clips: faster-whisper
 `base`, clips of 20-60 s, every clip platform, the YouTube master, a local store), and
-separately the same 5 clips are rendered by `media.render_clip` into the three formats of
+separately the same 5 clips are rendered by `render_clip` into the three formats of
 issue 5 (9:16 1080x1920, 1:1 1080x1080, 16:9 1920x1080) from one decode each.
 
 Printed: episode duration; publish wall time and ratio (target <= 0.4 on 2 cores); the formats the
@@ -32,10 +32,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from touktouk import media  # noqa: E402
 from touktouk.captions.fonts import FONT_DIR  # noqa: E402
 from touktouk.config import RenderSettings  # noqa: E402
 from touktouk.platforms import SOCIAL  # noqa: E402
+from touktouk.render.clip import render_clip  # noqa: E402
+from touktouk.render.encode import OutputSpec, encode_settings  # noqa: E402
+from touktouk.render.probe import probe  # noqa: E402
 
 SHARED = Path(os.environ.get("TOUKTOUK_SHARED_MEDIA", ROOT.parent / "shared" / "media"))
 FLEURS = ("fleurs-fr-001", "fleurs-fr-003", "fleurs-fr-007", "fleurs-fr-009")
@@ -117,7 +119,7 @@ def main() -> None:
     work: Path = args.workdir
     work.mkdir(parents=True, exist_ok=True)
     episode = make_episode(work, args.minutes, args.height)
-    info = media.probe(episode)
+    info = probe(episode)
     run = work / f"run-{int(time.time())}"
     run.mkdir()
     (run / "series.toml").write_text(series_config(run / "store"), encoding="utf-8")
@@ -155,18 +157,15 @@ def main() -> None:
         return
     # The engine alone: the same clips into the three formats of issue 5, one decode per clip.
     r = RenderSettings()
-    enc = media.encode_settings(SOCIAL, x264_preset=r.preset, crf=r.crf)
+    enc = encode_settings(SOCIAL, x264_preset=r.preset, crf=r.crf)
     cpu0 = _cpu()
     t0 = time.perf_counter()
     for c in clips:
         key = c.get("captions", {}).get("ass")
         ass = run / "store" / key if key and (run / "store" / key).is_file() else None
-        outs = [
-            media.OutputSpec(run / f"{c['id']}-{w}x{h}.mp4", w, h)
-            for w, h in ((1080, 1920), (1080, 1080), (1920, 1080))
-        ]
+        outs = [OutputSpec(run / f"{c['id']}-{w}x{h}.mp4", w, h) for w, h in ((1080, 1920), (1080, 1080), (1920, 1080))]
         fonts = str(FONT_DIR)
-        media.render_clip(info, c["start"], c["end"], outs, subtitles=ass, fonts_dir=fonts, encode=enc)
+        render_clip(info, c["start"], c["end"], outs, subtitles=ass, fonts_dir=fonts, encode=enc)
     render = time.perf_counter() - t0
     cpu = _cpu() - cpu0
     print(f"render {len(clips)} clips x 3 formats: {render:.1f} s wall = {render / info.duration:.3f} of the duration")

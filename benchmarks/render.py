@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/render.py [--seconds 15] [--workdir DIR] [--repeat 3] [--skip-moviepy] [--skip-formats]
 
 Rows (each timed as wall seconds and CPU seconds, getrusage of this process and its children):
-- (a) engine (best of --repeat runs, alternating with (b)): `media.render_clip` for one 9:16
+- (a) engine (best of --repeat runs, alternating with (b)): `render_clip` for one 9:16
   1080x1920 output of a clip, loudness measured and applied (two passes), ASS karaoke captions
   burned in, x264 at --preset (default: the series default) crf 20;
 - (b) hand-written: the equivalent ffmpeg command typed out by hand for the same clip and settings
@@ -39,7 +39,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from touktouk import media  # noqa: E402
 from touktouk.captions.files import write_captions  # noqa: E402
 from touktouk.captions.fonts import FONT_DIR, find_font  # noqa: E402
 from touktouk.captions.layout import layout_clip  # noqa: E402
@@ -47,7 +46,11 @@ from touktouk.captions.lines import CaptionEvent  # noqa: E402
 from touktouk.captions.styles import vertical_style  # noqa: E402
 from touktouk.config import RenderSettings  # noqa: E402
 from touktouk.platforms import SOCIAL  # noqa: E402
+from touktouk.render.clip import render_clip  # noqa: E402
+from touktouk.render.encode import EncodeSettings, OutputSpec, encode_settings  # noqa: E402
 from touktouk.render.ffmpeg import subtitles_filter  # noqa: E402
+from touktouk.render.loudness import measure_loudness  # noqa: E402
+from touktouk.render.probe import probe, stream_summary  # noqa: E402
 from touktouk.types import Word  # noqa: E402
 
 SHARED = Path(os.environ.get("TOUKTOUK_SHARED_MEDIA", ROOT.parent / "shared" / "media"))
@@ -83,7 +86,7 @@ def make_sources(work: Path, seconds: float) -> tuple[Path, Path]:
 
 
 def video_kbps(path: Path) -> int:
-    s = media.stream_summary(path)
+    s = stream_summary(path)
     v = next(x for x in s["streams"] if x["codec_type"] == "video")
     return int(int(v.get("bit_rate") or s["format"]["bit_rate"]) / 1000)
 
@@ -112,13 +115,13 @@ def _cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def encode(preset: str = "") -> media.EncodeSettings:
-    return media.encode_settings(SOCIAL, x264_preset=preset or PRESET, crf=20)
+def encode(preset: str = "") -> EncodeSettings:
+    return encode_settings(SOCIAL, x264_preset=preset or PRESET, crf=20)
 
 
 def engine(src: Path, out: Path, ass: Path, seconds: float) -> None:
-    info = media.probe(src)
-    media.render_clip(info, START, START + seconds, [media.OutputSpec(out, 1080, 1920)], subtitles=ass,
+    info = probe(src)
+    render_clip(info, START, START + seconds, [OutputSpec(out, 1080, 1920)], subtitles=ass,
                       fonts_dir=str(FONT_DIR), encode=encode())  # fmt: skip
 
 
@@ -153,7 +156,7 @@ def with_moviepy(src: Path, out: Path, events: list[CaptionEvent], seconds: floa
     from moviepy import CompositeVideoClip, TextClip, VideoFileClip
     from moviepy.audio.fx import MultiplyVolume
 
-    loud = media.measure_loudness(src, START, START + seconds)
+    loud = measure_loudness(src, START, START + seconds)
     gain = 10 ** ((SOCIAL.loudness_lufs - loud.input_i) / 20)
     font = str(find_font("DejaVu Sans", str(FONT_DIR), bold=True))
     clip = VideoFileClip(str(src)).subclipped(START, START + seconds)
@@ -176,15 +179,15 @@ def with_moviepy(src: Path, out: Path, events: list[CaptionEvent], seconds: floa
 
 
 def formats(src: Path, work: Path, ass: Path, seconds: float, *, one_decode: bool) -> None:
-    info = media.probe(src)
-    loud = media.measure_loudness(src, START, START + seconds)
-    outs = [media.OutputSpec(work / f"fmt-{k.replace(':', 'x')}.mp4", w, h) for k, (w, h) in SIZES.items()]
+    info = probe(src)
+    loud = measure_loudness(src, START, START + seconds)
+    outs = [OutputSpec(work / f"fmt-{k.replace(':', 'x')}.mp4", w, h) for k, (w, h) in SIZES.items()]
     kw: dict[str, Any] = {"subtitles": ass, "fonts_dir": str(FONT_DIR), "encode": encode(), "measured": loud}
     if one_decode:
-        media.render_clip(info, START, START + seconds, outs, **kw)
+        render_clip(info, START, START + seconds, outs, **kw)
     else:
         for o in outs:
-            media.render_clip(info, START, START + seconds, [o], **kw)
+            render_clip(info, START, START + seconds, [o], **kw)
 
 
 def ssim_of_crop(out: Path, src: Path, seconds: float) -> float:
@@ -199,16 +202,16 @@ def ssim_of_crop(out: Path, src: Path, seconds: float) -> float:
 
 def compare_presets(src: Path, work: Path, seconds: float) -> None:
     """(f): the engine's 9:16 output at each x264 preset, no captions (they would lower the SSIM)."""
-    info = media.probe(src)
-    loud = media.measure_loudness(src, START, START + seconds)
+    info = probe(src)
+    loud = measure_loudness(src, START, START + seconds)
     print("| (f) x264 preset, 9:16 from the camera-like source | wall s | CPU s | MB | SSIM |")
     print("|---|---|---|---|---|")
     base: tuple[float, float] | None = None
     for preset in PRESETS:
         out = work / f"f-{preset}.mp4"
-        spec = [media.OutputSpec(out, 1080, 1920)]
+        spec = [OutputSpec(out, 1080, 1920)]
         enc = encode(preset)
-        w, c = timed(lambda: media.render_clip(info, START, START + seconds, spec, encode=enc, measured=loud))  # noqa: B023
+        w, c = timed(lambda: render_clip(info, START, START + seconds, spec, encode=enc, measured=loud))  # noqa: B023
         base = base or (w, c)
         size, ssim = out.stat().st_size / 1e6, ssim_of_crop(out, src, seconds)
         print(f"| {preset} ({base[1] / c:.2f}x less CPU) | {w:.1f} | {c:.1f} | {size:.1f} | {ssim:.4f} |")

@@ -19,7 +19,8 @@ import pytest
 from media_fixtures import ffmpeg
 from pipeline_helpers import load_json, write_episode, write_series
 from test_cli import assert_clean_error, run_cli
-from touktouk import media
+from touktouk.render.probe import extract_audio, probe, stream_summary
+from touktouk.render.stills import grab_frame
 
 SPEECH = (
     "Bonjour et bienvenue dans ToukTouk. Aujourd'hui, nous rencontrons Awa Diallo, "
@@ -84,7 +85,7 @@ def only_clip(manifest: dict, store: Path) -> Path:
 
 
 def streams(path: Path) -> tuple[dict, dict]:
-    s = media.stream_summary(path)["streams"]
+    s = stream_summary(path)["streams"]
     return next(x for x in s if x["codec_type"] == "video"), next(x for x in s if x["codec_type"] == "audio")
 
 
@@ -277,7 +278,7 @@ def test_audio_only_footage_publishes_transcript_and_clips_over_a_plain_backgrou
             assert (store / key).stat().st_size > 0, key
     assert manifest["transcript"]["words"] > 5
     clip = only_clip(manifest, store)
-    w, h, raw = media.grab_frame(clip, 1.0)
+    w, h, raw = grab_frame(clip, 1.0)
     top_left = raw[:3]  # first pixel: the brand background #1B1B2F, not a picture
     assert all(abs(a - b) < 12 for a, b in zip(top_left, (0x1B, 0x1B, 0x2F), strict=True)), top_left
     assert (w, h) == (1080, 1920)
@@ -291,7 +292,7 @@ def test_variable_frame_rate_is_delivered_constant(tmp_path: Path, speech_wav: P
         picture="testsrc2=s=320x240:r=30,select='if(lt(mod(n\\,30)\\,15)\\,1\\,not(mod(n\\,3)))'",
         extra=("-fps_mode", "vfr"),
     )
-    assert media.probe(footage).variable_frame_rate, "the fixture must be variable frame rate"
+    assert probe(footage).variable_frame_rate, "the fixture must be variable frame rate"
     manifest, store = publish_flow(tmp_path, footage, "vfr")
     video, _ = streams(only_clip(manifest, store))
     assert Fraction(video["r_frame_rate"]) == Fraction(video["avg_frame_rate"]), video
@@ -309,13 +310,13 @@ def test_rotated_phone_clip_is_upright(tmp_path: Path, speech_wav: Path, prefect
     )
     footage = tmp_path / "phone.mp4"
     ffmpeg("-i", str(sideways), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(footage))
-    _, _, upright = media.grab_frame(footage, 1.0)  # ffmpeg applies the matrix, as players do
+    _, _, upright = grab_frame(footage, 1.0)  # ffmpeg applies the matrix, as players do
     assert upright[(80 * 240 + 60) * 3] > 200, "the fixture shows red top-left once turned"
-    info = media.probe(footage)
+    info = probe(footage)
     assert (info.width, info.height) == (240, 320) and info.rotation in (90, 270), info
     manifest, store = publish_flow(tmp_path, footage, "telephone")
     clip = only_clip(manifest, store)
-    w, h, raw = media.grab_frame(clip, 1.0)
+    w, h, raw = grab_frame(clip, 1.0)
 
     def rgb(x: int, y: int) -> tuple[int, ...]:
         i = (y * w + x) * 3
@@ -336,7 +337,7 @@ def test_surround_audio_is_downmixed_to_stereo(tmp_path: Path, speech_wav: Path,
     footage = speech_video(
         speech_wav, tmp_path / "surround.mp4", extra=("-af", "pan=5.1|FL=c0|FR=c0|FC=c0|LFE=c0|BL=c0|BR=c0", "-ac", "6")
     )
-    assert media.probe(footage).audio_channels == 6
+    assert probe(footage).audio_channels == 6
     manifest, store = publish_flow(tmp_path, footage, "surround")
     assert manifest["transcript"]["words"] > 5, "speech in 5.1 is heard"
     _, audio = streams(only_clip(manifest, store))
@@ -381,9 +382,9 @@ def test_probe_reads_relative_names_ffmpeg_could_take_for_a_protocol(
 ) -> None:
     shutil.copy(speech_mp4, tmp_path / name)
     monkeypatch.chdir(tmp_path)
-    info = media.probe(Path(name))
+    info = probe(Path(name))
     assert info.duration > 5
-    media.extract_audio(Path(name), tmp_path / "a.wav")
+    extract_audio(Path(name), tmp_path / "a.wav")
     from touktouk.config import episode_from_footage
 
     assert episode_from_footage(Path(name)).slug.isascii()

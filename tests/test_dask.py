@@ -16,8 +16,8 @@ from pipeline_helpers import write_series
 from s3server import S3Server
 from touktouk.config import EpisodeConfig, load_series
 from touktouk.flow import RenderJob, render_clips
-from touktouk.media import probe
 from touktouk.publish.commit import StoredClip
+from touktouk.render.probe import probe
 from touktouk.store.keys import episode_prefix, master_key
 from touktouk.store.s3 import S3Store
 from touktouk.types import ClipPlan, Segment, Transcript, Word

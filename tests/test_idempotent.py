@@ -26,9 +26,10 @@ from faultproxy import FaultProxy
 from s3server import S3Server
 from touktouk.cli import app
 from touktouk.config import EpisodeConfig, SeriesConfig
-from touktouk.media import MediaInfo, OutputSpec
 from touktouk.publish.commit import Inputs, RenderedClip, publish_outputs
 from touktouk.publish.manifest import build_links, keep_generated_at, links_still_good, to_json
+from touktouk.render.encode import OutputSpec
+from touktouk.render.probe import MediaInfo
 from touktouk.store.base import MEDIA_CACHE_CONTROL, StoreError
 from touktouk.store.gc import find_garbage, unreferenced_keys
 from touktouk.store.local import LocalStore

@@ -1,6 +1,6 @@
 """The highlighted word in a rendered 9:16 frame is the one being spoken (issue 4, item 6).
 
-Real ffmpeg + libass through media.render_clip, hand-timed words (no Whisper), the expected
+Real ffmpeg + libass through render_clip, hand-timed words (no Whisper), the expected
 position of each word computed with the same font measurement as the layout engine and checker.
 """
 
@@ -12,11 +12,14 @@ from pathlib import Path
 import pytest
 
 from media_fixtures import ffmpeg
-from touktouk import media
 from touktouk.captions.files import write_captions
 from touktouk.captions.fonts import FONT_DIR, text_width
 from touktouk.captions.layout import layout_for_style
 from touktouk.captions.styles import CaptionStyle, vertical_style
+from touktouk.render.clip import render_clip
+from touktouk.render.encode import EncodeSettings, OutputSpec
+from touktouk.render.probe import probe
+from touktouk.render.stills import grab_frame
 from touktouk.types import Word
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not on PATH")
@@ -48,14 +51,14 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, CaptionSty
     assert len(events) == 1 and len(events[0].lines) == 1, events
     paths = write_captions(events, style, tmp, "karaoke", karaoke=True)
     out = tmp / "clip.mp4"
-    media.render_clip(
-        media.probe(silence),
+    render_clip(
+        probe(silence),
         0.0,
         3.6,
-        [media.OutputSpec(out, 1080, 1920)],
+        [OutputSpec(out, 1080, 1920)],
         subtitles=paths["ass"],
         fonts_dir=str(FONT_DIR),
-        encode=media.EncodeSettings(preset="ultrafast", crf=18),
+        encode=EncodeSettings(preset="ultrafast", crf=18),
     )
     return out, style, events[0].lines
 
@@ -80,7 +83,7 @@ def test_the_highlighted_word_is_the_one_being_spoken(rendered, k: int) -> None:
     spans = _word_spans(style, line)
     assert len(spans) == len(WORDS)
     at = (WORDS[k].start + WORDS[k].end) / 2
-    w, h, raw = media.grab_frame(out, at)
+    w, h, raw = grab_frame(out, at)
     assert (w, h) == (1080, 1920)
     lit = [
         (i % w, i // w) for i in range(0, len(raw) // 3) if _is_highlight(raw[3 * i], raw[3 * i + 1], raw[3 * i + 2])

@@ -14,13 +14,18 @@ import pytest
 
 from media_fixtures import french_episode, talking_head
 from pipeline_helpers import check_objects, load_json, region_diff, wer, write_episode, write_series
-from touktouk import media, reframe
 from touktouk.captions.check_files import check_file, load_events
 from touktouk.captions.check_rules import READING_SPEED, Violation
 from touktouk.captions.checker import format_time
 from touktouk.config import load_series
 from touktouk.flow import publish_episode
 from touktouk.publish.manifest import SCHEMA
+from touktouk.render.clip import render_clip
+from touktouk.render.encode import EncodeSettings, OutputSpec
+from touktouk.render.loudness import measure_loudness
+from touktouk.render.probe import probe, stream_summary
+from touktouk.render.stills import grab_frame
+from touktouk.vision.faces import detect_faces
 
 pytestmark = pytest.mark.slow
 
@@ -75,7 +80,7 @@ def test_clips_have_platform_sizes_and_planned_durations(local_publish):
         platforms = {o["platform"] for o in clip["outputs"]}
         assert platforms == {"tiktok", "instagram_reels", "x"}
         for out in clip["outputs"]:
-            s = media.stream_summary(store / out["key"])
+            s = stream_summary(store / out["key"])
             v = next(st for st in s["streams"] if st["codec_type"] == "video")
             a = next(st for st in s["streams"] if st["codec_type"] == "audio")
             assert (v["width"], v["height"]) == (out["width"], out["height"])
@@ -127,19 +132,19 @@ def test_subtitles_are_visibly_burned_in(local_publish):
     out = next(o for o in clip["outputs"] if o["width"] == 1080)
     events = pysubs2.load(str(store / clip["captions"]["srt"]))
     at = (events[1].start + events[1].end) / 2000  # seconds into the clip, a caption is on screen
-    info = media.probe(store / m["source"]["key"])
+    info = probe(store / m["source"]["key"])
     bare = tmp / "bare.mp4"
-    spec = media.OutputSpec(bare, 1080, 1920)
-    media.render_clip(
+    spec = OutputSpec(bare, 1080, 1920)
+    render_clip(
         info,
         clip["start"],
         clip["start"] + at + 1.0,
         [spec],
         subtitles=None,
-        encode=media.EncodeSettings(preset="ultrafast", crf=28),
+        encode=EncodeSettings(preset="ultrafast", crf=28),
     )
-    w, h, with_subs = media.grab_frame(store / out["key"], at)
-    _, _, without = media.grab_frame(bare, at)
+    w, h, with_subs = grab_frame(store / out["key"], at)
+    _, _, without = grab_frame(bare, at)
     bands = [region_diff(with_subs, without, w, h, i / 20, (i + 1) / 20) for i in range(20)]
     strongest = max(range(20), key=lambda i: bands[i])
     assert bands[strongest] > 15, f"no caption visible: band differences {bands}"
@@ -151,13 +156,13 @@ def test_youtube_master_is_1080p_h264_loudness_normalised_with_caption_sidecars(
     m, store = local_publish["manifest"], local_publish["store"]
     yt = m["youtube_master"]
     path = store / yt["key"]
-    streams = media.stream_summary(path)["streams"]
+    streams = stream_summary(path)["streams"]
     video = next(s for s in streams if s["codec_type"] == "video")
     audio = next(s for s in streams if s["codec_type"] == "audio")
     assert (video["codec_name"], video["width"], video["height"], video["pix_fmt"]) == ("h264", 1920, 1080, "yuv420p")
     assert (audio["codec_name"], audio["sample_rate"], audio["channels"]) == ("aac", "48000", 2)
-    assert abs(media.probe(path).duration - m["source"]["duration"]) < 0.2
-    assert abs(media.measure_loudness(path).input_i - (-14.0)) <= 1.0
+    assert abs(probe(path).duration - m["source"]["duration"]) < 0.2
+    assert abs(measure_loudness(path).input_i - (-14.0)) <= 1.0
     assert (store / yt["srt"]).is_file() and (store / yt["vtt"]).is_file()
     assert yt["key"] in {o["key"] for o in m["objects"]}
 
@@ -222,8 +227,8 @@ def test_published_to_real_s3_server(s3_env, tmp_path: Path, prefect_harness: No
     vertical = next(o for o in clip["outputs"] if o["height"] > o["width"])
     published = tmp_path / "vertical.mp4"
     published.write_bytes(read(vertical["key"]))
-    source = reframe.detect_faces(footage.path, clip["start"], clip["end"])
-    framed = reframe.detect_faces(published, 0.0, clip["duration"])
+    source = detect_faces(footage.path, clip["start"], clip["end"])
+    framed = detect_faces(published, 0.0, clip["duration"])
     in_source = sum(1 for s in source if s.speaker is not None)
     in_clip = sum(1 for s in framed if s.speaker is not None)
     assert in_source >= 5, "the chosen clip shows the lecturer"

@@ -13,17 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from media_fixtures import have_shared, talking_head
-from touktouk.reframe import (
-    Box,
-    CropPlan,
-    FaceSample,
-    coverage,
-    crop_size,
-    detect_faces,
-    pick_speaker,
-    plan_crop,
-)
-from touktouk.scenes import merge_close, scene_cuts
+from touktouk.vision.faces import Box, FaceSample, detect_faces, pick_speaker
+from touktouk.vision.reframe import CropPlan, coverage, crop_size, plan_crop
+from touktouk.vision.shots import merge_close, scene_cuts
 
 SRC_W, SRC_H = 1920, 1080
 

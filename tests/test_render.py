@@ -17,10 +17,15 @@ from pathlib import Path
 import pytest
 
 from media_fixtures import SHARED_MEDIA, espeak_episode, ffmpeg, have_shared
-from touktouk import media
 from touktouk.config import BrandSettings, SeriesConfig
 from touktouk.errors import ConfigError
 from touktouk.platforms import PLATFORMS, SOCIAL, X_PRESET, YOUTUBE_MASTER, shared_preset
+from touktouk.render.clip import render_clip
+from touktouk.render.encode import Branding, EncodeSettings, OutputSpec, branding_from, encode_settings
+from touktouk.render.graph import crop_window, frame_filter, plan_branches
+from touktouk.render.master import master_copies_video, render_master
+from touktouk.render.probe import MediaInfo, probe, stream_summary
+from touktouk.render.stills import grab_frame, make_cover, wrap_title
 
 # A white 40x40 box sliding right at 30 px/s over black, 640x360 at 50 fps (above the 30 fps cap).
 BOX_X0, BOX_SPEED, BOX = 100, 30, 40
@@ -57,23 +62,23 @@ def top_level_boxes(path: Path) -> list[str]:
 
 
 def video_stream(path: Path) -> dict[str, object]:
-    return next(s for s in media.stream_summary(path)["streams"] if s["codec_type"] == "video")
+    return next(s for s in stream_summary(path)["streams"] if s["codec_type"] == "video")
 
 
 def audio_stream(path: Path) -> dict[str, object]:
-    return next(s for s in media.stream_summary(path)["streams"] if s["codec_type"] == "audio")
+    return next(s for s in stream_summary(path)["streams"] if s["codec_type"] == "audio")
 
 
 def box_centre_x(path: Path, at: float) -> float:
     """Mean x of the bright (white box) pixels of the frame at `at`, as a fraction of the width."""
-    w, _, raw = media.grab_frame(path, at)
+    w, _, raw = grab_frame(path, at)
     xs = [(i // 3) % w for i in range(0, len(raw), 3) if raw[i] > 200 and raw[i + 1] > 200 and raw[i + 2] > 200]
     assert xs, f"no white box in {path.name} at {at} s"
     return sum(xs) / len(xs) / w
 
 
 def mean_rgb(path: Path, at: float, x0: int, y0: int, x1: int, y1: int) -> tuple[float, float, float]:
-    w, _, raw = media.grab_frame(path, at)
+    w, _, raw = grab_frame(path, at)
     px = [raw[(y * w + x) * 3 : (y * w + x) * 3 + 3] for y in range(y0, y1) for x in range(x0, x1)]
     return tuple(sum(p[c] for p in px) / len(px) for c in range(3))  # type: ignore[return-value]
 
@@ -82,26 +87,26 @@ def mean_rgb(path: Path, at: float, x0: int, y0: int, x1: int, y1: int) -> tuple
 
 
 def test_crop_window_keeps_the_output_aspect_and_clamps_the_reframing_expression() -> None:
-    assert media.crop_window(1920, 1080, 1080, 1920) == (608, 1080)
-    assert media.crop_window(1080, 1920, 1920, 1080) == (1080, 608)
-    assert media.frame_filter(1920, 1080, 1080, 1920) == "crop=w=608:h=1080:x=656:y=0,scale=1080:1920,setsar=1"
-    moving = media.frame_filter(1920, 1080, 1080, 1080, "200+10*t")
+    assert crop_window(1920, 1080, 1080, 1920) == (608, 1080)
+    assert crop_window(1080, 1920, 1920, 1080) == (1080, 608)
+    assert frame_filter(1920, 1080, 1080, 1920) == "crop=w=608:h=1080:x=656:y=0,scale=1080:1920,setsar=1"
+    moving = frame_filter(1920, 1080, 1080, 1080, "200+10*t")
     assert "crop=w=1080:h=1080:x='max(0,min(840,200+10*t))':y=0" in moving
     # A portrait source into 16:9: the sides are kept, top and bottom cut (crop_x does not apply).
-    assert media.frame_filter(1080, 1920, 1920, 1080, "5*t").startswith("crop=w=1080:h=608:x=0:y=656")
-    assert media.frame_filter(1279, 721, 1920, 1080, fit="pad").startswith("scale=1920:1080:force_original")
+    assert frame_filter(1080, 1920, 1920, 1080, "5*t").startswith("crop=w=1080:h=608:x=0:y=656")
+    assert frame_filter(1279, 721, 1920, 1080, fit="pad").startswith("scale=1920:1080:force_original")
 
 
 def test_outputs_share_a_branch_only_with_the_same_aspect_reframing_and_captions(tmp_path: Path) -> None:
     ass_v, ass_s = tmp_path / "v.ass", tmp_path / "s.ass"
     outs = [
-        media.OutputSpec(tmp_path / "a.mp4", 720, 1280, subtitles=ass_v),
-        media.OutputSpec(tmp_path / "b.mp4", 1080, 1920, subtitles=ass_v),
-        media.OutputSpec(tmp_path / "c.mp4", 1080, 1080, subtitles=ass_s),
-        media.OutputSpec(tmp_path / "d.mp4", 1080, 1920, subtitles=ass_v, crop_x="10*t"),
-        media.OutputSpec(tmp_path / "e.mp4", 720, 720),
+        OutputSpec(tmp_path / "a.mp4", 720, 1280, subtitles=ass_v),
+        OutputSpec(tmp_path / "b.mp4", 1080, 1920, subtitles=ass_v),
+        OutputSpec(tmp_path / "c.mp4", 1080, 1080, subtitles=ass_s),
+        OutputSpec(tmp_path / "d.mp4", 1080, 1920, subtitles=ass_v, crop_x="10*t"),
+        OutputSpec(tmp_path / "e.mp4", 720, 720),
     ]
-    branches = media.plan_branches(outs, default_subtitles=ass_s)
+    branches = plan_branches(outs, default_subtitles=ass_s)
     assert [(b.aspect, b.outputs) for b in branches] == [((9, 16), (1, 0)), ((1, 1), (2, 4)), ((9, 16), (3,))]
     assert branches[1].subtitles == ass_s  # e.mp4 takes the render's default captions
 
@@ -116,7 +121,7 @@ def test_every_platform_has_an_encode_preset_and_linkedin_and_x_get_a_square_fil
     assert PLATFORMS["youtube"].encode == YOUTUBE_MASTER
     both = shared_preset([SOCIAL, X_PRESET])
     assert both.video_maxrate_kbps == 5000 and both.audio_bitrate_kbps == 128
-    enc = media.encode_settings(X_PRESET, x264_preset="fast", crf=23)
+    enc = encode_settings(X_PRESET, x264_preset="fast", crf=23)
     assert (enc.maxrate, enc.bufsize, enc.audio_bitrate, enc.max_fps, enc.loudness) == (
         "5000k", "10000k", "128k", 30, -14.0
     )  # fmt: skip
@@ -129,11 +134,11 @@ def media_format(aspect: str, width: int, height: int) -> object:
 
 
 def test_title_wraps_to_the_width_and_is_cut_with_an_ellipsis() -> None:
-    lines = media.wrap_title("un deux trois quatre cinq six sept huit", lambda s: len(s) * 10.0, 120, max_lines=2)
+    lines = wrap_title("un deux trois quatre cinq six sept huit", lambda s: len(s) * 10.0, 120, max_lines=2)
     assert lines == ["un deux", "trois…"]
-    assert media.wrap_title("court", lambda s: 1.0, 10) == ["court"]
+    assert wrap_title("court", lambda s: 1.0, 10) == ["court"]
     # A no-break space (French "mot :") never becomes a line break.
-    lines = media.wrap_title("un mot\u00a0: la suite", lambda s: len(s) * 10.0, 60)
+    lines = wrap_title("un mot\u00a0: la suite", lambda s: len(s) * 10.0, 60)
     assert lines == ["un", "mot\u00a0:", "la", "suite"]
 
 
@@ -143,10 +148,10 @@ def test_brand_settings_take_a_logo_and_bumpers_and_refuse_a_missing_file(tmp_pa
     brand = SeriesConfig.model_validate(
         {"brand": {"logo": "logo.png", "logo_position": "bottom-right", "logo_width": 0.2}}
     ).brand
-    b = media.branding_from(brand, base=tmp_path)
+    b = branding_from(brand, base=tmp_path)
     assert (b.logo, b.logo_position, b.logo_width, b.intro) == (logo, "bottom-right", 0.2, None)
     with pytest.raises(ConfigError, match=r"intro\.mp4: the brand intro file is not there; fix brand\.intro"):
-        media.branding_from(BrandSettings(intro="intro.mp4"), base=tmp_path)
+        branding_from(BrandSettings(intro="intro.mp4"), base=tmp_path)
     with pytest.raises(ValueError):
         BrandSettings(logo_position="middle")  # type: ignore[arg-type]
 
@@ -195,17 +200,17 @@ def three_formats(box_source: Path, logo: Path, tmp_path_factory: pytest.TempPat
     # t counts from the clip's start, so the box's source time is t + CLIP_START.
     follow = f"{BOX_X0}+{BOX_SPEED}*(t+{CLIP_START})+{BOX / 2}-101"
     outputs = [
-        media.OutputSpec(paths["9:16"], 1080, 1920, crop_x=follow),
-        media.OutputSpec(paths["1:1"], 1080, 1080),
-        media.OutputSpec(paths["16:9"], 1920, 1080),
+        OutputSpec(paths["9:16"], 1080, 1920, crop_x=follow),
+        OutputSpec(paths["1:1"], 1080, 1080),
+        OutputSpec(paths["16:9"], 1920, 1080),
     ]
-    media.render_clip(
-        media.probe(box_source),
+    render_clip(
+        probe(box_source),
         CLIP_START,
         CLIP_END,
         outputs,
-        encode=media.encode_settings(SOCIAL, **FAST),  # type: ignore[arg-type]
-        branding=media.Branding(logo=logo, logo_position="top-left", logo_width=0.12, logo_margin=0.03),
+        encode=encode_settings(SOCIAL, **FAST),  # type: ignore[arg-type]
+        branding=Branding(logo=logo, logo_position="top-left", logo_width=0.12, logo_margin=0.03),
     )
     return paths
 
@@ -221,7 +226,7 @@ def test_each_format_is_delivered_to_the_platform_spec(
     assert (v["codec_name"], v["profile"], v["pix_fmt"]) == ("h264", "High", "yuv420p")
     assert v["r_frame_rate"] == "30/1", "a 50 fps source is capped at 30 fps"
     assert (a["codec_name"], a["sample_rate"], a["channels"]) == ("aac", "48000", 2)
-    assert abs(float(media.stream_summary(path)["format"]["duration"]) - (CLIP_END - CLIP_START)) < 0.1
+    assert abs(float(stream_summary(path)["format"]["duration"]) - (CLIP_END - CLIP_START)) < 0.1
     boxes = top_level_boxes(path)
     assert boxes.index("moov") < boxes.index("mdat"), f"+faststart: moov must come first, got {boxes}"
     integrated, peak = ebur128(path)
@@ -271,21 +276,19 @@ def test_bumpers_lengthen_each_format_by_their_duration_and_surround_sound_is_no
            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(intro))  # fmt: skip
     ffmpeg("-f", "lavfi", "-i", "color=c=blue:s=200x200:r=25:d=0.8", "-c:v", "libx264", "-preset", "ultrafast",
            "-pix_fmt", "yuv420p", str(outro))  # fmt: skip
-    info = media.probe(surround_source)
+    info = probe(surround_source)
     assert info.audio_channels == 6 and (info.width, info.height) == (321, 239) and info.variable_frame_rate
-    plain = [media.OutputSpec(tmp_path / "p.mp4", 360, 640)]
-    outs = [media.OutputSpec(tmp_path / "v.mp4", 360, 640), media.OutputSpec(tmp_path / "s.mp4", 320, 320)]
-    enc = media.encode_settings(SOCIAL, **FAST)  # type: ignore[arg-type]
-    measured = media.render_clip(info, 1.0, 6.0, plain, encode=enc)
-    media.render_clip(
-        info, 1.0, 6.0, outs, encode=enc, measured=measured, branding=media.Branding(intro=intro, outro=outro)
-    )
-    base = float(media.stream_summary(plain[0].path)["format"]["duration"])
+    plain = [OutputSpec(tmp_path / "p.mp4", 360, 640)]
+    outs = [OutputSpec(tmp_path / "v.mp4", 360, 640), OutputSpec(tmp_path / "s.mp4", 320, 320)]
+    enc = encode_settings(SOCIAL, **FAST)  # type: ignore[arg-type]
+    measured = render_clip(info, 1.0, 6.0, plain, encode=enc)
+    render_clip(info, 1.0, 6.0, outs, encode=enc, measured=measured, branding=Branding(intro=intro, outro=outro))
+    base = float(stream_summary(plain[0].path)["format"]["duration"])
     assert abs(base - 5.0) < 0.1
     for out in outs:
         v, a = video_stream(out.path), audio_stream(out.path)
         assert (v["width"], v["height"], a["channels"]) == (out.width, out.height, 2)
-        total = float(media.stream_summary(out.path)["format"]["duration"])
+        total = float(stream_summary(out.path)["format"]["duration"])
         assert abs(total - (base + 1.2 + 0.8)) < 0.15, total
         # The outro's blue picture closes the file.
         assert max(mean_rgb(out.path, total - 0.3, 10, 10, 30, 30)[:2]) < 40
@@ -297,15 +300,15 @@ def test_bumpers_lengthen_each_format_by_their_duration_and_surround_sound_is_no
 def test_the_episode_master_is_16_9_youtube_ready_even_from_audio_only_footage(tmp_path: Path) -> None:
     if not have_shared("fleurs-fr-003.ogg"):
         pytest.skip("needs ../shared/media")
-    info = media.probe(SHARED_MEDIA / "fleurs-fr-003.ogg")
+    info = probe(SHARED_MEDIA / "fleurs-fr-003.ogg")
     out = tmp_path / "master.mp4"
-    enc = media.encode_settings(YOUTUBE_MASTER, x264_preset="superfast", crf=30)
-    measured = media.render_master(info, out, encode=enc)
+    enc = encode_settings(YOUTUBE_MASTER, x264_preset="superfast", crf=30)
+    measured = render_master(info, out, encode=enc)
     assert measured is not None and measured.input_i < -17, "FLEURS is quieter than the target: it is raised"
     v, a = video_stream(out), audio_stream(out)
     assert (v["width"], v["height"], v["profile"], v["pix_fmt"]) == (1920, 1080, "High", "yuv420p")
     assert (a["codec_name"], a["sample_rate"], a["channels"]) == ("aac", "48000", 2)
-    assert abs(float(media.stream_summary(out)["format"]["duration"]) - info.duration) < 0.15
+    assert abs(float(stream_summary(out)["format"]["duration"]) - info.duration) < 0.15
     integrated, peak = ebur128(out)
     assert abs(integrated - YOUTUBE_MASTER.loudness_lufs) <= 1.0, integrated
     assert peak <= YOUTUBE_MASTER.true_peak_db + 1.0
@@ -320,10 +323,10 @@ def video_packets_md5(path: Path) -> str:
     return out.strip()
 
 
-def master_info(**changes: object) -> media.MediaInfo:
+def master_info(**changes: object) -> MediaInfo:
     from dataclasses import replace
 
-    base = media.MediaInfo("ep.mp4", "mov,mp4", 600.0, True, 1920, 1080, 25.0, False, 2, "aac", 0,
+    base = MediaInfo("ep.mp4", "mov,mp4", 600.0, True, 1920, 1080, 25.0, False, 2, "aac", 0,
                            video_codec="h264", pix_fmt="yuv420p", video_bitrate=6_000_000)  # fmt: skip
     return replace(base, **changes)
 
@@ -350,16 +353,16 @@ def master_info(**changes: object) -> media.MediaInfo:
 def test_the_master_copies_the_picture_only_when_it_already_meets_the_youtube_preset(
     changes: dict[str, object], copies: bool
 ) -> None:
-    enc = media.encode_settings(YOUTUBE_MASTER)
-    assert media.master_copies_video(master_info(**changes), enc) is copies
+    enc = encode_settings(YOUTUBE_MASTER)
+    assert master_copies_video(master_info(**changes), enc) is copies
 
 
 def test_a_logo_or_burned_captions_force_the_master_to_be_encoded(tmp_path: Path) -> None:
-    enc, info = media.encode_settings(YOUTUBE_MASTER), master_info()
-    assert media.master_copies_video(info, enc, branding=media.Branding())
-    assert not media.master_copies_video(info, enc, branding=media.Branding(logo=tmp_path / "logo.png"))
-    assert not media.master_copies_video(info, enc, branding=media.Branding(outro=tmp_path / "outro.mp4"))
-    assert not media.master_copies_video(info, enc, subtitles=tmp_path / "captions.ass")
+    enc, info = encode_settings(YOUTUBE_MASTER), master_info()
+    assert master_copies_video(info, enc, branding=Branding())
+    assert not master_copies_video(info, enc, branding=Branding(logo=tmp_path / "logo.png"))
+    assert not master_copies_video(info, enc, branding=Branding(outro=tmp_path / "outro.mp4"))
+    assert not master_copies_video(info, enc, subtitles=tmp_path / "captions.ass")
 
 
 @pytest.mark.slow
@@ -371,10 +374,10 @@ def test_a_master_ready_picture_is_copied_bit_for_bit_and_only_the_sound_is_norm
         "-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=25", "-i", str(speech), "-t", "8", "-c:v", "libx264",
         "-preset", "ultrafast", "-crf", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "1", str(src),
     )  # fmt: skip
-    info = media.probe(src)
+    info = probe(src)
     assert (info.video_codec, info.pix_fmt) == ("h264", "yuv420p") and 0 < info.video_bitrate < 12_000_000
     out = tmp_path / "master.mp4"
-    media.render_master(info, out, encode=media.encode_settings(YOUTUBE_MASTER))
+    render_master(info, out, encode=encode_settings(YOUTUBE_MASTER))
     assert video_packets_md5(out) == video_packets_md5(src)
     a = audio_stream(out)
     assert (a["codec_name"], a["sample_rate"], a["channels"]) == ("aac", "48000", 2)
@@ -391,11 +394,11 @@ def test_the_cover_uses_the_sharpest_frame_near_the_moment_and_carries_the_title
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=6", "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo",
            "-vf", "boxblur=8:enable='not(between(t,2.9,3.1))'", "-t", "6", "-c:v", "libx264", "-preset",
            "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(src))  # fmt: skip
-    info = media.probe(src)
+    info = probe(src)
     out, bare = tmp_path / "cover.jpg", tmp_path / "bare.jpg"
-    chosen = media.make_cover(info, out, title="La ressourcerie qui répare le quartier", around=3.0)
+    chosen = make_cover(info, out, title="La ressourcerie qui répare le quartier", around=3.0)
     assert chosen == pytest.approx(3.0)
-    media.make_cover(info, bare, title="", around=3.0)
+    make_cover(info, bare, title="", around=3.0)
     from PIL import Image, ImageChops
 
     with Image.open(out) as img, Image.open(bare) as ref:
@@ -418,7 +421,7 @@ def test_a_rotated_phone_clip_is_framed_upright(tmp_path: Path) -> None:
            "-vf", "drawbox=x=0:y=0:w=160:h=240:c=white:t=fill", "-c:v", "libx264", "-preset", "ultrafast",
            "-pix_fmt", "yuv420p", "-c:a", "aac", str(stored))  # fmt: skip
     ffmpeg("-i", str(stored), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(rotated))
-    info = media.probe(rotated)
+    info = probe(rotated)
     assert info.rotation in (90, 270) and (info.width, info.height) == (240, 320)
     shown = subprocess.run(
         ["ffmpeg", "-v", "error", "-ss", "1", "-i", str(rotated), "-frames:v", "1", "-f", "rawvideo",
@@ -429,8 +432,8 @@ def test_a_rotated_phone_clip_is_framed_upright(tmp_path: Path) -> None:
     shown_top, shown_bottom = shown[20 * 240 : 140 * 240], shown[180 * 240 : 300 * 240]
     white_on_top = sum(shown_top) > sum(shown_bottom)
     out = tmp_path / "clip.mp4"
-    fast = media.EncodeSettings(preset="ultrafast")
-    media.render_clip(info, 0.5, 2.5, [media.OutputSpec(out, 180, 320)], encode=fast)
+    fast = EncodeSettings(preset="ultrafast")
+    render_clip(info, 0.5, 2.5, [OutputSpec(out, 180, 320)], encode=fast)
     v = video_stream(out)
     assert (v["width"], v["height"]) == (180, 320)
     top, bottom = mean_rgb(out, 1.0, 40, 20, 140, 140), mean_rgb(out, 1.0, 40, 180, 140, 300)

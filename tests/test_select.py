@@ -15,10 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from media_fixtures import SHARED_MEDIA, have_shared
-from touktouk import energy, media
+from touktouk import energy
 from touktouk.config import Pick, load_episode
 from touktouk.errors import ConfigError, ToukToukError
 from touktouk.platforms import PLATFORMS
+from touktouk.render.probe import extract_audio
 from touktouk.select import (
     FILLERS,
     WEIGHTS,
@@ -743,7 +744,7 @@ def test_rms_per_second_refuses_a_file_that_is_not_wav(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not have_shared("fleurs-fr-001.ogg"), reason="shared FLEURS recording not here")
 def test_loudness_of_real_french_speech_from_the_extracted_wav(tmp_path: Path) -> None:
-    wav = media.extract_audio(SHARED_MEDIA / "fleurs-fr-001.ogg", tmp_path / "audio-16k.wav")
+    wav = extract_audio(SHARED_MEDIA / "fleurs-fr-001.ogg", tmp_path / "audio-16k.wav")
     levels = energy.rms_per_second(wav)
     with wave.open(str(wav), "rb") as f:
         seconds = f.getnframes() / f.getframerate()
@@ -781,7 +782,7 @@ def test_flow_step_reads_the_loudness_of_the_extracted_audio(tmp_path: Path) -> 
 
     from touktouk.flow import choose_clips_task
 
-    wav = media.extract_audio(SHARED_MEDIA / "fleurs-fr-001.ogg", tmp_path / "audio-16k.wav")
+    wav = extract_audio(SHARED_MEDIA / "fleurs-fr-001.ogg", tmp_path / "audio-16k.wav")
     levels = energy.rms_per_second(wav)
     syn = build([sentence(10) for _ in range(len(levels) // 5)])  # sentences over the recording's length
     inputs = _flow_inputs(tmp_path, '[[picks]]\nquote = "mot mot mot"\n')

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from media_fixtures import FLEURS, SHARED_MEDIA, espeak_episode, have_shared
-from touktouk import media
 from touktouk.config import WhisperSettings
 from touktouk.errors import ToukToukError
+from touktouk.render.probe import extract_audio
 from touktouk.store.keys import transcript_keys
 from touktouk.transcribe.run import transcribe
 
@@ -37,7 +37,7 @@ def test_french_speech_translates_into_english(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("TOUKTOUK_CACHE_DIR", str(tmp_path / "cache"))
     name = f"{FLEURS[0]}.ogg"
     source = SHARED_MEDIA / name if have_shared(name) else espeak_episode(tmp_path / "fr.mp4").path
-    wav = media.extract_audio(source, tmp_path / "a.wav")
+    wav = extract_audio(source, tmp_path / "a.wav")
     french, _ = transcribe(wav, WhisperSettings(), language="fr")
     english, cached = transcribe(wav, WhisperSettings(), language="fr", task="translate")
     assert not cached, "a translation must not be served from the transcript's cache entry"

@@ -344,12 +344,15 @@ def captions_still(
 
     from PIL import Image
 
-    from touktouk import media
     from touktouk.captions.files import write_captions
     from touktouk.captions.layout import layout_clip, rebase
     from touktouk.captions.styles import STYLES, style_for
     from touktouk.config import load_series
     from touktouk.errors import ToukToukError
+    from touktouk.render.clip import render_clip
+    from touktouk.render.encode import EncodeSettings, OutputSpec
+    from touktouk.render.probe import extract_audio, probe
+    from touktouk.render.stills import grab_frame
     from touktouk.transcribe.run import transcribe
     from touktouk.types import Transcript
 
@@ -359,7 +362,7 @@ def captions_still(
         _fail(f"{out_path}: write a .png or .jpg image.")
     try:
         series = load_series(config)
-        info = media.probe(video)
+        info = probe(video)
         if at >= info.duration:
             _fail(f"--at {at:g} s is past the end of {video} ({info.duration:.1f} s).")
         with tempfile.TemporaryDirectory(prefix="touktouk-still-") as tmp_dir:
@@ -367,7 +370,7 @@ def captions_still(
             if transcript is not None:
                 words = Transcript.from_dict(json.loads(transcript.read_text(encoding="utf-8"))).words
             else:
-                audio = media.extract_audio(video, tmp / "audio.wav")
+                audio = extract_audio(video, tmp / "audio.wav")
                 words = transcribe(audio, series.whisper, language=language or series.language)[0].words
             b = series.brand
             look = style_for(style, b, series.captions)
@@ -378,16 +381,16 @@ def captions_still(
             shown = rebase(events, a, a + 0.5)
             files = write_captions(shown, look, tmp, "still", karaoke=True, keywords=keyword or ())
             clip = tmp / "still.mp4"
-            media.render_clip(
+            render_clip(
                 info,
                 start + a,
                 start + a + 0.5,
-                [media.OutputSpec(clip, look.play_res_x, look.play_res_y)],
+                [OutputSpec(clip, look.play_res_x, look.play_res_y)],
                 subtitles=files["ass"],
                 fonts_dir=b.fonts_dir,
-                encode=media.EncodeSettings(preset="ultrafast", crf=16),
+                encode=EncodeSettings(preset="ultrafast", crf=16),
             )
-            w, h, raw = media.grab_frame(clip, at - start - a)
+            w, h, raw = grab_frame(clip, at - start - a)
     except ToukToukError as exc:
         _fail(str(exc))
     image = Image.frombytes("RGB", (w, h), raw)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import math
 import os
 import re
 import shutil
@@ -32,7 +31,7 @@ from prefect.states import State
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from pydantic import Field
 
-from touktouk import __version__, chapters, describe, energy, media, reframe, review, scenes
+from touktouk import __version__, chapters, describe, energy, review
 from touktouk.captions.files import write_captions
 from touktouk.captions.karaoke import emoji_warnings
 from touktouk.captions.layout import layout_clip, layout_for_style
@@ -55,6 +54,12 @@ from touktouk.publish.commit import (
     render_settings,
 )
 from touktouk.publish.manifest import check_same_footage
+from touktouk.render.clip import render_clip
+from touktouk.render.encode import Branding, OutputSpec, branding_from, encode_settings
+from touktouk.render.graph import aspect
+from touktouk.render.master import render_master
+from touktouk.render.probe import MediaInfo, extract_audio, probe
+from touktouk.render.stills import make_cover, thumbnail
 from touktouk.select import PickRequest, choose_clips, energy_profile, length_range
 from touktouk.store.base import INPUTS_META, Store, StoredObject, guess_content_type
 from touktouk.store.footage import fetch_footage
@@ -72,6 +77,9 @@ from touktouk.transcribe.cache import cache_dir
 from touktouk.transcribe.progress import ProgressLog
 from touktouk.transcribe.run import transcribe, vocabulary_prompt
 from touktouk.types import ClipPlan, Transcript, Word
+from touktouk.vision.faces import FaceSample, detect_faces
+from touktouk.vision.reframe import plan_crop
+from touktouk.vision.shots import scene_cuts
 
 
 def load_inputs(footage: str, episode: str | None, store: str | None, config: str | None) -> Inputs:
@@ -225,8 +233,8 @@ def fetch_footage_task(inputs: Inputs) -> Inputs:
 
 
 @task(name="probe footage", cache_policy=NO_CACHE)
-def probe_task(footage: Path) -> media.MediaInfo:
-    info = media.probe(footage)
+def probe_task(footage: Path) -> MediaInfo:
+    info = probe(footage)
     get_run_logger().info(
         "Footage %s: %.1f s, %s, %d audio channel(s)",
         footage.name,
@@ -239,7 +247,7 @@ def probe_task(footage: Path) -> media.MediaInfo:
 
 @task(name="extract audio", cache_policy=NO_CACHE)
 def extract_audio_task(footage: Path, workdir: Path) -> Path:
-    return media.extract_audio(footage, workdir / "audio-16k.wav")
+    return extract_audio(footage, workdir / "audio-16k.wav")
 
 
 @content_cache_key("transcribe")
@@ -339,9 +347,7 @@ def choose_clips_task(
     return plans
 
 
-def _outputs_for(
-    plan: ClipPlan, platforms: tuple[str, ...], clip_dir: Path
-) -> list[tuple[list[str], media.OutputSpec]]:
+def _outputs_for(plan: ClipPlan, platforms: tuple[str, ...], clip_dir: Path) -> list[tuple[list[str], OutputSpec]]:
     """One file per distinct frame size over every platform's formats (9:16, 1:1, 16:9);
     platforms that share a size share the file, encoded to the strictest of their presets."""
     by_size: dict[tuple[int, int], list[str]] = {}
@@ -351,7 +357,7 @@ def _outputs_for(
             for f in p.formats:
                 by_size.setdefault((f.width, f.height), []).append(pid)
     sizes = sorted(by_size, key=lambda s: -s[0] * s[1])
-    return [(by_size[s], media.OutputSpec(clip_dir / f"{s[0]}x{s[1]}.mp4", s[0], s[1])) for s in sizes]
+    return [(by_size[s], OutputSpec(clip_dir / f"{s[0]}x{s[1]}.mp4", s[0], s[1])) for s in sizes]
 
 
 def caption_kind(width: int, height: int) -> str:
@@ -361,21 +367,16 @@ def caption_kind(width: int, height: int) -> str:
     return "square" if height == width else "classic"
 
 
-def _reduced(width: int, height: int) -> tuple[int, int]:
-    g = math.gcd(width, height)
-    return width // g, height // g
-
-
 def render_clip_files(
     plan: ClipPlan,
-    info: media.MediaInfo,
+    info: MediaInfo,
     transcript: Transcript,
     series: SeriesConfig,
     workdir: Path,
     karaoke: bool = True,
     *,
     keywords: Sequence[str] = (),
-    branding: media.Branding | None = None,
+    branding: Branding | None = None,
 ) -> RenderedClip:
     """Render one clip into `workdir` (local files; see `render_clip_task`): captions laid out per
     frame shape (avoiding shot changes, episode keywords emphasised), the crop following the
@@ -385,7 +386,7 @@ def render_clip_files(
     clip_dir.mkdir(parents=True, exist_ok=True)
     footage = Path(info.path)
     words = transcript.words_between(plan.start, plan.end)
-    cuts = scenes.scene_cuts(footage, plan.start, plan.end) if info.has_video else []
+    cuts = scene_cuts(footage, plan.start, plan.end) if info.has_video else []
     videos = _outputs_for(plan, series.clips.platforms, clip_dir)
     # The clip's main caption files (SRT, VTT, ASS) are the 9:16 ones; other shapes get their own ASS.
     style = style_for("vertical", series.brand, series.captions)
@@ -398,7 +399,7 @@ def render_clip_files(
         return RenderedClip(plan, [], files)
     ass_by_kind = {"vertical": files["ass"]}
     r = series.render
-    samples: list[reframe.FaceSample] | None = None
+    samples: list[FaceSample] | None = None
     specs = []
     for pids, spec in videos:
         kind = caption_kind(spec.width, spec.height)
@@ -408,19 +409,19 @@ def render_clip_files(
             kfiles = write_captions(kevents, kstyle, clip_dir / kind, "captions", karaoke=karaoke, keywords=keywords)
             ass_by_kind[kind] = kfiles["ass"]
         crop_x = None
-        if r.reframe and info.has_video and _reduced(spec.width, spec.height) != _reduced(info.width, info.height):
+        if r.reframe and info.has_video and aspect(spec.width, spec.height) != aspect(info.width, info.height):
             if samples is None:
-                samples = reframe.detect_faces(footage, plan.start, plan.end, cuts=cuts)
-            crop = reframe.plan_crop(
-                samples, cuts, info.width, info.height, _reduced(spec.width, spec.height),
+                samples = detect_faces(footage, plan.start, plan.end, cuts=cuts)
+            crop = plan_crop(
+                samples, cuts, info.width, info.height, aspect(spec.width, spec.height),
                 clip_start=plan.start, clip_end=plan.end,
             )  # fmt: skip
             crop_x = crop.x_expr()
         preset = shared_preset([PLATFORMS[p].encode for p in pids])
-        encode = media.encode_settings(preset, x264_preset=r.preset, crf=r.crf)
+        encode = encode_settings(preset, x264_preset=r.preset, crf=r.crf)
         specs.append(replace(spec, subtitles=ass_by_kind[kind], crop_x=crop_x, encode=encode))
     t0 = time.monotonic()
-    media.render_clip(info, plan.start, plan.end, specs, fonts_dir=series.brand.fonts_dir, branding=branding)
+    render_clip(info, plan.start, plan.end, specs, fonts_dir=series.brand.fonts_dir, branding=branding)
     if samples is not None:
         logger.info(
             "Clip %s: crop follows the speaker (%d of %d sampled frames with a face, %d shot change(s))",
@@ -430,7 +431,7 @@ def render_clip_files(
     if r.covers:
         cover = clip_dir / "cover.jpg"
         b = series.brand
-        media.make_cover(
+        make_cover(
             info, cover, title=plan.title or describe.hook_from(plan.text), around=_cover_time(plan, words),
             font=b.font, fonts_dir=b.fonts_dir, text_colour=b.primary_colour, accent_colour=b.highlight_colour,
         )  # fmt: skip
@@ -438,7 +439,7 @@ def render_clip_files(
     main = specs[0].path
     for i, at in enumerate(review.thumbnail_times(0.0, plan.duration, r.thumbnails), start=1):
         thumb = clip_dir / "thumbs" / f"{i:02d}.jpg"
-        media.thumbnail(main, at, thumb, width=240)
+        thumbnail(main, at, thumb, width=240)
         extras[f"thumb{i:02d}"] = thumb
     logger.info(
         "Rendered clip %s (%.1f s) into %s in %.1f s",
@@ -476,7 +477,7 @@ class RenderJob:
     episode_id: str
     master: StoredObject  # the footage, stored before the renders
     footage_hint: str  # the footage on the flow's machine: used only where it exists with the master's size
-    info: media.MediaInfo
+    info: MediaInfo
     transcript: Transcript
     series: SeriesConfig
     karaoke: bool = True
@@ -508,7 +509,7 @@ def store_rendered_clip(store: Store, job: RenderJob, clip: RenderedClip, logger
         inputs_sha = render_inputs_sha256(job.master.sha256, job.info, clip, spec, job.series)
         meta = _video_metadata(job.episode_id, clip.plan.id, platforms, inputs_sha)
         obj = log_put(logger, store.put_file(key, spec.path, guess_content_type(key), meta))
-        measured = media.probe(spec.path)
+        measured = probe(spec.path)
         videos.append(StoredVideo(tuple(platforms), spec.width, spec.height, round(measured.duration, 3), obj))
     ckeys = clip_caption_keys(job.prefix, clip.plan.id)
     tags = {"episode": job.episode_id, "clip": clip.plan.id}
@@ -565,7 +566,7 @@ def render_clip_task(plan: ClipPlan, job: RenderJob) -> StoredClip:
         info = replace(job.info, path=str(footage))
         rendered = render_clip_files(
             plan, info, job.transcript, job.series, workdir, job.karaoke,
-            keywords=job.keywords, branding=media.branding_from(job.series.brand, job.config_dir),
+            keywords=job.keywords, branding=branding_from(job.series.brand, job.config_dir),
         )  # fmt: skip
         return store_rendered_clip(store, job, rendered, logger)
     finally:
@@ -698,7 +699,7 @@ def describe_task(clips: Sequence[AnyClip], inputs: Inputs, transcript: Transcri
 )
 def publish_task(
     inputs: Inputs,
-    info: media.MediaInfo,
+    info: MediaInfo,
     transcript: Transcript,
     transcript_files: dict[str, Path],
     clips: Sequence[AnyClip],
@@ -751,9 +752,9 @@ def youtube_master_task(job: RenderJob) -> StoredObject:
     try:
         out = workdir / "youtube.mp4"
         info = replace(job.info, path=str(footage))
-        encode = media.encode_settings(YOUTUBE_MASTER, x264_preset=job.series.render.preset, crf=job.series.render.crf)
+        encode = encode_settings(YOUTUBE_MASTER, x264_preset=job.series.render.preset, crf=job.series.render.crf)
         t0 = time.monotonic()
-        media.render_master(info, out, encode=encode, branding=media.branding_from(job.series.brand, job.config_dir))
+        render_master(info, out, encode=encode, branding=branding_from(job.series.brand, job.config_dir))
         logger.info("Rendered the YouTube master (%.0f s of footage) in %.1f s", info.duration, time.monotonic() - t0)
         key = youtube_master_key(job.prefix)
         meta = {"episode": job.episode_id, "platform": "youtube"}
@@ -801,7 +802,7 @@ def with_overrides(inputs: Inputs, platforms: Sequence[str] | None, auto_clips: 
     return replace(inputs, series=series)
 
 
-def run_report(inputs: Inputs, info: media.MediaInfo, clips: Sequence[AnyClip], location: str, seconds: float) -> None:
+def run_report(inputs: Inputs, info: MediaInfo, clips: Sequence[AnyClip], location: str, seconds: float) -> None:
     """Artifacts shown on the flow run page: a markdown summary and a table of clips with scores."""
     ep = inputs.episode
     link = location if "://" in location else Path(location).resolve().as_uri()
@@ -914,14 +915,14 @@ def publish_episode(
 
 def preflight(
     footage: str, episode: str | None, store: str | None, config: str | None, *, replace: bool = False
-) -> tuple[Inputs, media.MediaInfo]:
+) -> tuple[Inputs, MediaInfo]:
     """Everything that can be checked before the flow starts (used by the CLI for clean errors)."""
     inputs = load_inputs(footage, episode, store, config)
     endpoint = inputs.series.endpoint_url or None
     if inputs.footage_url:  # footage by URL: check the store first, then download (cached for the flow)
         check_store_reachable(open_store(inputs.store_url, endpoint_url=endpoint), endpoint)
         inputs = fetch_inputs(inputs)
-    info = media.probe(inputs.footage)
+    info = probe(inputs.footage)
     validate_picks(inputs, info.duration)
     check_store_reachable(open_store(inputs.store_url, endpoint_url=endpoint), endpoint)
     if not replace:

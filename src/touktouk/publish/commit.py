@@ -14,10 +14,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Self
 
-from touktouk import __version__, media, review
+from touktouk import __version__, review
 from touktouk.config import EpisodeConfig, SeriesConfig
 from touktouk.errors import ConfigError
 from touktouk.publish.manifest import build_links, build_manifest, keep_generated_at, links_still_good, to_json
+from touktouk.render.encode import OutputSpec
+from touktouk.render.master import MASTER_HEIGHT, MASTER_WIDTH
+from touktouk.render.probe import MediaInfo, probe
 from touktouk.store.base import DEFAULT_LINK_EXPIRY_S, INPUTS_META, Store, StoredObject, StoreError, guess_content_type
 from touktouk.store.keys import (
     clip_caption_keys,
@@ -49,7 +52,7 @@ class Inputs:
 @dataclass
 class RenderedClip:
     plan: ClipPlan
-    videos: list[tuple[list[str], media.OutputSpec]]  # (platforms, file)
+    videos: list[tuple[list[str], OutputSpec]]  # (platforms, file)
     caption_files: dict[str, Path]
     extras: dict[str, Path] = field(default_factory=dict)  # "cover", "thumb01"…: images of the clip
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -122,7 +125,7 @@ def render_settings(series: SeriesConfig) -> dict[str, Any]:
 
 
 def render_inputs_sha256(
-    master_sha256: str, info: media.MediaInfo, clip: RenderedClip, spec: media.OutputSpec, series: SeriesConfig
+    master_sha256: str, info: MediaInfo, clip: RenderedClip, spec: OutputSpec, series: SeriesConfig
 ) -> str:
     """Hash of everything a clip render depends on. x264 output changes with the thread count
     (so with the machine), so a re-render on another machine is recognised by its inputs."""
@@ -175,7 +178,7 @@ def _outputs_entries(videos: Sequence[tuple[Sequence[str], str, int, int, float]
 
 def publish_outputs(
     inputs: Inputs,
-    info: media.MediaInfo,
+    info: MediaInfo,
     transcript: Transcript,
     transcript_files: dict[str, Path],
     clips: Sequence[AnyClip],
@@ -244,7 +247,7 @@ def publish_outputs(
             key = clip_video_key(prefix, clip.plan.id, spec.width, spec.height)
             inputs_sha = render_inputs_sha256(master_obj.sha256, info, clip, spec, inputs.series)
             put(key, spec.path, {"clip": clip.plan.id, "platform": ",".join(platforms), INPUTS_META: inputs_sha})
-            found.append((tuple(platforms), key, spec.width, spec.height, media.probe(spec.path).duration))
+            found.append((tuple(platforms), key, spec.width, spec.height, probe(spec.path).duration))
         for fmt, path in clip.caption_files.items():
             put(ckeys[fmt], path, {"clip": clip.plan.id})
         for name, path in clip.extras.items():
@@ -308,7 +311,7 @@ def publish_outputs(
             clips=clip_entries,
             metadata=episode_metadata,
             youtube_master=(
-                {"key": youtube.key, "width": media.MASTER_WIDTH, "height": media.MASTER_HEIGHT, **tkeys}
+                {"key": youtube.key, "width": MASTER_WIDTH, "height": MASTER_HEIGHT, **tkeys}
                 if youtube is not None
                 else None
             ),

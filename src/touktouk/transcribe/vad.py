@@ -63,7 +63,7 @@ def open_pcm(audio: Path) -> Iterator[PcmAudio]:
     else:
         yield pcm
         return
-    from touktouk.media import extract_audio
+    from touktouk.render.probe import extract_audio
 
     with tempfile.TemporaryDirectory(prefix="touktouk-pcm-") as tmp:
         yield PcmAudio(extract_audio(audio, Path(tmp) / "audio-16k.wav"))

@@ -1,0 +1,1 @@
+"""Vision: shot changes, faces, and the crop that follows the speaker."""
