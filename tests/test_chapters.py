@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from touktouk import describe
-from touktouk.chapters import (
+from touktouk.clips.chapters import (
     MIN_EPISODE_S,
     NBSP,
     Chapter,
@@ -23,8 +22,9 @@ from touktouk.chapters import (
     format_chapters,
     timestamp,
 )
+from touktouk.clips.sentences import sentences
+from touktouk.clips.texts import DEFAULT_TEMPLATES, describe, with_chapters
 from touktouk.platforms import PLATFORMS
-from touktouk.select import sentences
 from touktouk.types import Segment, Transcript, Word
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "brandnewsblog-interviews-fr.txt"
@@ -226,9 +226,7 @@ def test_chapter_properties(plan: list[tuple[list[str], str, float]], wps: float
 def _youtube_text(hook: str = "Un entretien sans filtre.") -> str:
     fields = {"series": "ToukTouk", "guest": "Anthony Babkine", "organisation": "Diversidays", "hook": hook}
     fields["cause"] = "l'égalité des chances"
-    meta = describe.describe(
-        PLATFORMS["youtube"], fields, ["#ESS", "#Diversité"], describe.DEFAULT_TEMPLATES["youtube"]
-    )
+    meta = describe(PLATFORMS["youtube"], fields, ["#ESS", "#Diversité"], DEFAULT_TEMPLATES["youtube"])
     return str(meta["text"])
 
 
@@ -236,28 +234,28 @@ CHAPTERS = [Chapter(0.0, "Les débuts"), Chapter(161.0, f"Pourquoi{NBSP}?"), Cha
 
 
 def test_description_gets_the_chapter_block_before_the_hashtags() -> None:
-    text = describe.with_chapters(_youtube_text(), CHAPTERS)
+    text = with_chapters(_youtube_text(), CHAPTERS)
     assert "\n\nChapitres :\n0:00 Les débuts\n2:41 Pourquoi\u00a0?\n1:02:03 La suite\n\n#ESS #Diversité" in text
     assert text.startswith("Un entretien sans filtre.")
 
 
 def test_description_keeps_the_chapters_and_shortens_the_body_to_fit() -> None:
     long_hook = "Un très long entretien. " * 400
-    text = describe.with_chapters(_youtube_text(long_hook), CHAPTERS)
+    text = with_chapters(_youtube_text(long_hook), CHAPTERS)
     assert len(text.encode("utf-8")) <= PLATFORMS["youtube"].text_limit
     assert "Chapitres :\n0:00 Les débuts" in text and text.endswith("#ESS #Diversité")
     assert "…" in text
 
 
 def test_description_without_enough_chapters_is_unchanged() -> None:
-    assert describe.with_chapters(_youtube_text(), CHAPTERS[:2]) == _youtube_text()
-    assert describe.with_chapters("Court.", CHAPTERS, limit=10) == "Court."  # no room for the list at all
+    assert with_chapters(_youtube_text(), CHAPTERS[:2]) == _youtube_text()
+    assert with_chapters("Court.", CHAPTERS, limit=10) == "Court."  # no room for the list at all
 
 
 def test_chapters_found_in_an_interview_go_into_its_description() -> None:
     if not SEED.is_file():
         pytest.skip("the shared seed interviews are not here")
     transcript = seed_interview(*INTERVIEWS["diversidays"])
-    text = describe.with_chapters(_youtube_text(), find_chapters(transcript).items)
+    text = with_chapters(_youtube_text(), find_chapters(transcript).items)
     block = text.split("Chapitres :\n", 1)[1].split("\n\n", 1)[0].splitlines()
     assert block[0].startswith("0:00 ") and len(block) >= 3

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from touktouk.describe import DEFAULT_TEMPLATES, Template, describe, fit, hashtag, hook_from
+from touktouk.clips.texts import DEFAULT_TEMPLATES, Template, describe, fit, hashtag, hook_from
 from touktouk.platforms import PLATFORMS, Platform
 
 CLIP_TEXT = (

@@ -12,18 +12,12 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from touktouk import describe
+from touktouk.clips.select import choose_clips
+from touktouk.clips.texts import DEFAULT_TEMPLATES, describe
 from touktouk.config import EpisodeConfig, SeriesConfig
 from touktouk.platforms import PLATFORMS
 from touktouk.publish.manifest import build_manifest
-from touktouk.review import (
-    build_review_html,
-    relative_href,
-    review_key,
-    thumbnail_keys,
-    thumbnail_times,
-)
-from touktouk.select import choose_clips
+from touktouk.publish.review import build_review_html, relative_href, review_key, thumbnail_keys, thumbnail_times
 from touktouk.store.base import StoredObject
 from touktouk.store.keys import (
     clip_caption_keys,
@@ -104,7 +98,7 @@ def sample_manifest(title: str = "Diversidays, sans filtre", guest: str = "Antho
         meta_key = clip_metadata_key(prefix, plan.id)
         fields = {"series": series.series, "guest": guest, "organisation": "Diversidays", "hook": plan.text[:60]}
         metadata = {
-            pid: describe.describe(PLATFORMS[pid], fields, ["#ESS"], describe.DEFAULT_TEMPLATES[pid])
+            pid: describe(PLATFORMS[pid], fields, ["#ESS"], DEFAULT_TEMPLATES[pid])
             for pid in ("youtube_shorts", "tiktok", "x")
         }
         keys += [video, small, *captions.values(), meta_key, *thumbnail_keys(prefix, plan.id, 4)]

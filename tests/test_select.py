@@ -15,27 +15,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from media_fixtures import SHARED_MEDIA, have_shared
-from touktouk import energy
+from touktouk.clips.energy import SILENCE_DB, rms_db, rms_per_second
+from touktouk.clips.quotes import QuoteNotFoundError, find_quote
+from touktouk.clips.scoring import WEIGHTS, energy_profile, reason, score_window
+from touktouk.clips.select import PickRequest, auto_clips, choose_clips, length_range, picked_clips
+from touktouk.clips.sentences import sentences, vocabulary
 from touktouk.config import Pick, load_episode
 from touktouk.errors import ConfigError, ToukToukError
+from touktouk.french import FILLERS
 from touktouk.platforms import PLATFORMS
 from touktouk.render.probe import extract_audio
-from touktouk.select import (
-    FILLERS,
-    WEIGHTS,
-    PickRequest,
-    QuoteNotFoundError,
-    auto_clips,
-    choose_clips,
-    energy_profile,
-    find_quote,
-    length_range,
-    picked_clips,
-    reason,
-    score_window,
-    sentences,
-    vocabulary,
-)
 from touktouk.types import ClipPlan, Segment, Transcript, Word
 
 MIN_S, MAX_S = 20.0, 60.0
@@ -714,8 +703,8 @@ def test_a_pick_needs_either_a_quote_or_start_and_end(tmp_path: Path, pick: str,
 def test_rms_db_of_known_signals() -> None:
     rate = 16000
     tone = 0.5 * np.sin(2 * np.pi * 440 * np.arange(rate) / rate)
-    levels = energy.rms_db(np.concatenate([np.zeros(rate), tone, tone[: rate // 2] * 0.1]), rate)
-    assert levels[0] == energy.SILENCE_DB
+    levels = rms_db(np.concatenate([np.zeros(rate), tone, tone[: rate // 2] * 0.1]), rate)
+    assert levels[0] == SILENCE_DB
     assert levels[1] == pytest.approx(20 * np.log10(0.5 / np.sqrt(2)), abs=0.01)  # -9.03 dBFS
     assert levels[2] == pytest.approx(levels[1] - 20, abs=0.05)  # a tenth of the amplitude, half a second
     assert len(levels) == 3
@@ -730,7 +719,7 @@ def test_rms_per_second_reads_a_pcm_wav(tmp_path: Path) -> None:
         f.setsampwidth(2)
         f.setframerate(rate)
         f.writeframes(samples.tobytes())
-    quiet, loud = energy.rms_per_second(path)
+    quiet, loud = rms_per_second(path)
     assert quiet == pytest.approx(20 * np.log10(1000 / 32768), abs=0.01)
     assert loud - quiet == pytest.approx(20.0, abs=0.01)
 
@@ -739,17 +728,17 @@ def test_rms_per_second_refuses_a_file_that_is_not_wav(tmp_path: Path) -> None:
     path = tmp_path / "not.wav"
     path.write_text("ceci n'est pas un wav", encoding="utf-8")
     with pytest.raises(ToukToukError, match="not a readable PCM wav"):
-        energy.rms_per_second(path)
+        rms_per_second(path)
 
 
 @pytest.mark.skipif(not have_shared("fleurs-fr-001.ogg"), reason="shared FLEURS recording not here")
 def test_loudness_of_real_french_speech_from_the_extracted_wav(tmp_path: Path) -> None:
     wav = extract_audio(SHARED_MEDIA / "fleurs-fr-001.ogg", tmp_path / "audio-16k.wav")
-    levels = energy.rms_per_second(wav)
+    levels = rms_per_second(wav)
     with wave.open(str(wav), "rb") as f:
         seconds = f.getnframes() / f.getframerate()
     assert len(levels) == int(np.ceil(seconds))
-    assert all(energy.SILENCE_DB <= v < 0 for v in levels)
+    assert all(SILENCE_DB <= v < 0 for v in levels)
     assert max(levels) - min(levels) > 3  # speech and pauses differ
     assert 0 <= energy_profile(levels).level(0, seconds) <= 1
 
@@ -783,7 +772,7 @@ def test_flow_step_reads_the_loudness_of_the_extracted_audio(tmp_path: Path) -> 
     from touktouk.flow import choose_clips_task
 
     wav = extract_audio(SHARED_MEDIA / "fleurs-fr-001.ogg", tmp_path / "audio-16k.wav")
-    levels = energy.rms_per_second(wav)
+    levels = rms_per_second(wav)
     syn = build([sentence(10) for _ in range(len(levels) // 5)])  # sentences over the recording's length
     inputs = _flow_inputs(tmp_path, '[[picks]]\nquote = "mot mot mot"\n')
     with disable_run_logger():

@@ -31,11 +31,16 @@ from prefect.states import State
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from pydantic import Field
 
-from touktouk import __version__, chapters, describe, energy, review
+from touktouk import __version__
 from touktouk.captions.files import write_captions
 from touktouk.captions.karaoke import emoji_warnings
 from touktouk.captions.layout import layout_clip, layout_for_style
 from touktouk.captions.styles import style_for
+from touktouk.clips.chapters import Chapters, find_chapters
+from touktouk.clips.energy import rms_per_second
+from touktouk.clips.scoring import energy_profile
+from touktouk.clips.select import PickRequest, choose_clips, length_range
+from touktouk.clips.texts import DEFAULT_TEMPLATES, Template, describe, hook_from, with_chapters
 from touktouk.config import SeriesConfig, episode_from_footage, load_episode, load_series
 from touktouk.errors import ConfigError, MediaError, ToukToukError
 from touktouk.hashing import file_sha256
@@ -54,13 +59,13 @@ from touktouk.publish.commit import (
     render_settings,
 )
 from touktouk.publish.manifest import check_same_footage
+from touktouk.publish.review import thumbnail_times
 from touktouk.render.clip import render_clip
 from touktouk.render.encode import Branding, OutputSpec, branding_from, encode_settings
 from touktouk.render.graph import aspect
 from touktouk.render.master import render_master
 from touktouk.render.probe import MediaInfo, extract_audio, probe
 from touktouk.render.stills import make_cover, thumbnail
-from touktouk.select import PickRequest, choose_clips, energy_profile, length_range
 from touktouk.store.base import INPUTS_META, Store, StoredObject, guess_content_type
 from touktouk.store.footage import fetch_footage
 from touktouk.store.keys import (
@@ -332,7 +337,7 @@ def choose_clips_task(
         min_seconds=min_s,
         max_seconds=max_s,
         terms=[ep.guest, ep.organisation, ep.cause, *ep.hashtags],
-        energy=energy_profile(energy.rms_per_second(audio)) if audio is not None else None,
+        energy=energy_profile(rms_per_second(audio)) if audio is not None else None,
         where=inputs.episode_file or "the episode file",
     )
     logger = get_run_logger()
@@ -432,12 +437,12 @@ def render_clip_files(
         cover = clip_dir / "cover.jpg"
         b = series.brand
         make_cover(
-            info, cover, title=plan.title or describe.hook_from(plan.text), around=_cover_time(plan, words),
+            info, cover, title=plan.title or hook_from(plan.text), around=_cover_time(plan, words),
             font=b.font, fonts_dir=b.fonts_dir, text_colour=b.primary_colour, accent_colour=b.highlight_colour,
         )  # fmt: skip
         extras["cover"] = cover
     main = specs[0].path
-    for i, at in enumerate(review.thumbnail_times(0.0, plan.duration, r.thumbnails), start=1):
+    for i, at in enumerate(thumbnail_times(0.0, plan.duration, r.thumbnails), start=1):
         thumb = clip_dir / "thumbs" / f"{i:02d}.jpg"
         thumbnail(main, at, thumb, width=240)
         extras[f"thumb{i:02d}"] = thumb
@@ -654,13 +659,13 @@ def _fields(inputs: Inputs, hook: str) -> dict[str, str]:
     }
 
 
-def _template(series: SeriesConfig, platform: str) -> describe.Template:
+def _template(series: SeriesConfig, platform: str) -> Template:
     """The series config may override the French default template of any platform."""
-    default = describe.DEFAULT_TEMPLATES[platform]
+    default = DEFAULT_TEMPLATES[platform]
     custom = series.templates.get(platform)
     if custom is None:
         return default
-    return describe.Template(title=custom.title or default.title, text=custom.text or default.text)
+    return Template(title=custom.title or default.title, text=custom.text or default.text)
 
 
 @task(name="describe", cache_policy=NO_CACHE)
@@ -669,18 +674,18 @@ def describe_task(clips: Sequence[AnyClip], inputs: Inputs, transcript: Transcri
     description carries the chapters found in the transcript."""
     tags = list(inputs.episode.hashtags)
     for clip in clips:
-        hook = clip.plan.title or describe.hook_from(clip.plan.text)
+        hook = clip.plan.title or hook_from(clip.plan.text)
         for platforms in clip_platforms(clip):
             for pid in platforms:
-                clip.metadata[pid] = describe.describe(
+                clip.metadata[pid] = describe(
                     PLATFORMS[pid], _fields(inputs, hook), tags, _template(inputs.series, pid)
                 )
     yt = PLATFORMS["youtube"]
     fields = _fields(inputs, inputs.episode.title)
-    master_meta = describe.describe(yt, fields, tags, _template(inputs.series, "youtube"))
-    found = chapters.find_chapters(transcript) if transcript is not None else chapters.Chapters((), "no transcript")
+    master_meta = describe(yt, fields, tags, _template(inputs.series, "youtube"))
+    found = find_chapters(transcript) if transcript is not None else Chapters((), "no transcript")
     if found:
-        master_meta["text"] = describe.with_chapters(
+        master_meta["text"] = with_chapters(
             str(master_meta["text"]), found.items, limit=yt.text_limit, unit=yt.text_unit
         )
     get_run_logger().info("Chapters: %d (%s)", len(found.items), found.note)

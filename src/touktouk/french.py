@@ -119,3 +119,14 @@ def merge_elisions(words: list[Word]) -> list[Word]:
         elif raw.strip():
             merged.append(Word(w.start, w.end, raw.strip(), w.probability))
     return merged
+
+
+FILLERS = frozenset({"euh", "heu", "hum", "ben", "bah", "hein", "voilà", "bref", "du coup"})
+# Words that make a first sentence lean on what came before it.
+CONNECTIVES = frozenset(
+    {"et", "mais", "donc", "alors", "puis", "ou", "car", "sinon", "ensuite", "enfin", "bon", "oui", "non", "aussi"}
+    | {"comme", "parce que", "en fait", "par contre", "en plus", "du coup", "c'est pour ça", "voilà"}
+)
+
+# Words a chapter title leaves out at its start (it should read as a topic, not a reply).
+TITLE_LEADS = ("et ", "mais ", "donc ", "alors ", "puis ", "bon ", "enfin ", "du coup ", "en fait ", "oui ", "non ")

@@ -14,10 +14,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Self
 
-from touktouk import __version__, review
+from touktouk import __version__
 from touktouk.config import EpisodeConfig, SeriesConfig
 from touktouk.errors import ConfigError
 from touktouk.publish.manifest import build_links, build_manifest, keep_generated_at, links_still_good, to_json
+from touktouk.publish.review import build_review_html, review_key, thumbnail_keys
 from touktouk.render.encode import OutputSpec
 from touktouk.render.master import MASTER_HEIGHT, MASTER_WIDTH
 from touktouk.render.probe import MediaInfo, probe
@@ -113,7 +114,7 @@ def in_store(store: Store, obj: StoredObject) -> bool:
 def clip_extra_keys(prefix: str, clip_id: str, extras: Mapping[str, Any]) -> dict[str, str]:
     """Storage keys of a clip's images: its cover and the review page's thumbnail strip."""
     thumbs = sorted(k for k in extras if k.startswith("thumb"))
-    keys = dict(zip(thumbs, review.thumbnail_keys(prefix, clip_id, len(thumbs)), strict=True))
+    keys = dict(zip(thumbs, thumbnail_keys(prefix, clip_id, len(thumbs)), strict=True))
     if "cover" in extras:
         keys["cover"] = clip_cover_key(prefix, clip_id)
     return keys
@@ -315,14 +316,14 @@ def publish_outputs(
                 if youtube is not None
                 else None
             ),
-            review=review.review_key(prefix),
+            review=review_key(prefix),
             objects=listed,
         )
 
     # The review page shows the manifest's content (not its date, so an unchanged re-run keeps it
     # byte-identical); it is stored before the manifest, which lists it.
-    rkey = review.review_key(prefix)
-    page = review.build_review_html(
+    rkey = review_key(prefix)
+    page = build_review_html(
         {k: v for k, v in document(objects).items() if k != "generated_at"}, thumbnails=thumbnails, page_key=rkey
     )
     record(store.put_bytes(rkey, page, "text/html; charset=utf-8", tags))

@@ -1,12 +1,3 @@
-"""The review page: one static, self-contained HTML file stored beside the manifest (pure).
-
-It opens straight from the store (a folder, or a bucket browsed by key) without a server: inline
-CSS, no script, no external fetch, and every link is relative from the page's own key to the key
-of an output listed in the manifest. For each clip it shows a thumbnail strip, its caption text,
-its score breakdown and the reason it was chosen, its platform metadata and links to every file.
-All text from the manifest (transcript words, titles, user-written episode fields) is escaped.
-"""
-
 from __future__ import annotations
 
 import html
@@ -15,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from touktouk.clips.scoring import WEIGHTS
 from touktouk.platforms import PLATFORMS
-from touktouk.select import WEIGHTS
 
 COMPONENT_LABELS = {
     "boundaries": "Whole sentences",

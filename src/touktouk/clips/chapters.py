@@ -1,21 +1,3 @@
-"""YouTube chapters from a topic segmentation of the transcript (pure).
-
-Segmentation is TextTiling-style lexical cohesion over sentences: at every sentence start the
-content words (French stopwords removed, crude plural folding) of the ~80 words before are
-compared with the ~80 words after (cosine similarity); a boundary's *depth* is how far the
-similarity dips below the peaks on either side. Two interview cues are added: a sentence that is a
-question (a new host question usually opens a new topic, +0.15) and the pause before the sentence
-(+0.05 per second, up to 3 s). The best-scoring boundaries are kept greedily, each chapter at least
-`min_chapter_s` long (10 s, YouTube's minimum, or more on long episodes).
-
-YouTube's rules are enforced: the first chapter starts at 0:00, there are at least 3 chapters,
-each lasts at least 10 s, timestamps are `m:ss` (`h:mm:ss` from one hour on). Episodes shorter
-than `MIN_EPISODE_S` (2 minutes) get no chapters: three chapters of under 40 s say nothing about
-the episode's topics. Titles are French, taken from the transcript: the chapter's opening question
-when it opens with one, else its first sentence, without leading fillers or connectives, cut to
-about 50 characters at a word boundary, with French spacing before « ? ! : ; ».
-"""
-
 from __future__ import annotations
 
 import math
@@ -25,7 +7,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from touktouk.select import FILLERS, Sentence, sentences
+from touktouk.clips.sentences import Sentence, sentences
+from touktouk.french import FILLERS, NBSP, TITLE_LEADS
 from touktouk.types import Transcript
 
 MIN_EPISODE_S = 120.0
@@ -35,7 +18,6 @@ YOUTUBE_MIN_CHAPTER_S = 10.0
 BLOCK_WORDS = 80  # words compared on each side of a candidate boundary
 QUESTION_BONUS, PAUSE_BONUS_PER_S, PAUSE_CAP_S = 0.15, 0.05, 3.0
 TITLE_CHARS = 50
-NBSP = "\u00a0"
 _ASCII_SPACES = re.compile(r"[ \t\r\n]+")
 
 FRENCH_STOPWORDS = frozenset(
@@ -54,7 +36,6 @@ FRENCH_STOPWORDS = frozenset(
     """.strip(),
     )
 )
-CONNECTIVES = ("et ", "mais ", "donc ", "alors ", "puis ", "bon ", "enfin ", "du coup ", "en fait ", "oui ", "non ")
 
 
 @dataclass(frozen=True)
@@ -143,7 +124,7 @@ def chapter_title(
     while changed:  # drop leading fillers and connectives: « Euh, alors, et donc… »
         changed = False
         low = text.lower()
-        for lead in (*CONNECTIVES, *(f + " " for f in FILLERS)):
+        for lead in (*TITLE_LEADS, *(f + " " for f in FILLERS)):
             if low.startswith(lead) or low.startswith(lead.strip() + ","):
                 text = text[len(lead.strip()) :].lstrip(" ,")
                 changed = True

@@ -1,9 +1,3 @@
-"""Per-platform metadata in French (title, text, hashtags, tags), platform limits enforced.
-
-Pure functions. Limits come from `touktouk.platforms.PLATFORMS`; templates are plain
-`str.format` strings with named fields, one row per platform.
-"""
-
 from __future__ import annotations
 
 import re
@@ -11,7 +5,7 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from touktouk.chapters import Chapter, format_chapters
+from touktouk.clips.chapters import Chapter, format_chapters
 from touktouk.platforms import Platform
 
 ELLIPSIS = "…"

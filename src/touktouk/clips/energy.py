@@ -1,9 +1,3 @@
-"""Loudness per second of the episode's sound track, for the highlight finder's energy component.
-
-Reads the 16 kHz mono PCM wav the pipeline already extracts for Whisper (`media.extract_audio`),
-so no second ffmpeg pass is needed. `rms_db` is the pure part; `rms_per_second` the file adapter.
-"""
-
 from __future__ import annotations
 
 import wave

@@ -1,0 +1,1 @@
+"""Clips: selection (producer picks and scored highlights), quotes, chapters, platform texts. Pure."""

@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from touktouk.clips.sentences import Sentence, norm_token, sentences
+from touktouk.french import CONNECTIVES, FILLERS
+from touktouk.types import Word
+
+WEIGHTS: Mapping[str, float] = {
+    "boundaries": 0.10,
+    "opening": 0.15,
+    "topic": 0.20,
+    "pace": 0.10,
+    "energy": 0.10,
+    "density": 0.15,
+    "answer": 0.15,
+    "length": 0.05,
+}
+FILLER_PENALTY, FILLER_CAP = 0.05, 0.25
+FULL_PACE = 2.5  # words per second for full marks
+FULL_TOPIC_PER_30S = 3  # episode-vocabulary mentions per 30 s for full marks
+LONG_SILENCE_S, SILENCE_PENALTY = 1.5, 0.15
+ANSWER_MIN_S = 8.0  # speech after a question that counts as an answer
+QUESTION_GAP_S = 3.0  # a window starting this soon after a question is its answer
+OPENING_WORDS = (4, 25)
+
+
+@dataclass(frozen=True)
+class EnergyProfile:
+    """Loudness per frame (dBFS, one value every `hop` seconds), as `energy.rms_per_second` gives."""
+
+    values: tuple[float, ...]
+    hop: float = 1.0
+    low: float = field(init=False)
+    high: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        ranked = sorted(self.values)
+        low = ranked[int(0.1 * (len(ranked) - 1))] if ranked else 0.0
+        high = ranked[int(0.9 * (len(ranked) - 1))] if ranked else 0.0
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
+
+    def level(self, start: float, end: float) -> float:
+        """Mean loudness of [start, end) scaled to 0..1 between the episode's 10th and 90th percentiles."""
+        first = max(0, int(start / self.hop))
+        last = min(len(self.values), max(first + 1, int(-(-end // self.hop))))
+        frames = self.values[first:last]
+        if not frames or self.high <= self.low:
+            return 0.5
+        mean = sum(frames) / len(frames)
+        return min(1.0, max(0.0, (mean - self.low) / (self.high - self.low)))
+
+
+def energy_profile(rms_db: Sequence[float], hop: float = 1.0) -> EnergyProfile:
+    """The loudness track the energy component reads; `rms_db` holds one dBFS value per `hop` seconds."""
+    return EnergyProfile(tuple(float(v) for v in rms_db), hop)
+
+
+def _count_phrases(tokens: Sequence[str], phrases: frozenset[str]) -> int:
+    """Occurrences of one- or several-word phrases in normalised tokens."""
+    singles = {p for p in phrases if " " not in p}
+    multi = [p.split() for p in phrases if " " in p]
+    count = sum(t in singles for t in tokens)
+    for parts in multi:
+        n = len(parts)
+        count += sum(list(tokens[i : i + n]) == parts for i in range(len(tokens) - n + 1))
+    return count
+
+
+def _starts_with(tokens: Sequence[str], phrases: frozenset[str]) -> bool:
+    return any(list(tokens[: len(p.split())]) == p.split() for p in phrases)
+
+
+def _hits(tokens: Sequence[str], vocab: frozenset[str]) -> int:
+    return sum(1 for t in tokens for part in re.findall(r"\w+", t) if part in vocab)
+
+
+def _answer(sents: Sequence[Sentence], end: float, previous: Sentence | None) -> float:
+    def answered(i: int) -> bool:
+        following = sents[i + 1 :]
+        stop = next((s.start for s in following if s.is_question), end)
+        return bool(following) and stop - sents[i].end >= ANSWER_MIN_S
+
+    if sents and sents[0].is_question and answered(0):
+        return 1.0
+    if (
+        previous is not None
+        and previous.is_question
+        and sents
+        and not sents[0].is_question
+        and sents[0].start - previous.end <= QUESTION_GAP_S
+    ):
+        return 0.75
+    if any(s.is_question and answered(i) for i, s in enumerate(sents) if i > 0):
+        return 0.5
+    return 0.0
+
+
+def _opening(first: Sentence, vocab: frozenset[str], fillers: frozenset[str]) -> float:
+    tokens = [t for t in (norm_token(w.text) for w in first.words) if t]
+    standalone = not _starts_with(tokens, CONNECTIVES | fillers)
+    sized = OPENING_WORDS[0] <= len(first.words) <= OPENING_WORDS[1]
+    last = first.words[-1].text
+    hook = bool(re.search(r"[?!][»\"')\]]*$", last)) or any(c.isdigit() for t in tokens for c in t)
+    hook = hook or _hits(tokens, vocab) > 0
+    return (standalone + sized + hook) / 3
+
+
+def score_window(
+    words: Sequence[Word],
+    start: float,
+    end: float,
+    vocab: frozenset[str],
+    min_s: float,
+    max_s: float,
+    *,
+    previous: Sentence | None = None,
+    energy: EnergyProfile | None = None,
+    fillers: Iterable[str] = FILLERS,
+) -> dict[str, float]:
+    """Weighted components of one window (see the module docstring); their sum is its score.
+
+    `previous` is the sentence just before the window (for the question -> answer component).
+    """
+    filler_set = frozenset(norm_token(f) for f in fillers)
+    duration = max(end - start, 1e-6)
+    tokens = [norm_token(w.text) for w in words]
+    sents = sentences(words)
+    spoken = sum(w.end - w.start for w in words)
+    long_pauses = sum(1 for a, b in itertools.pairwise(words) if b.start - a.end > LONG_SILENCE_S)
+    first_alpha = next((c for w in words[:1] for c in w.text if c.isalpha()), "")
+    middle = (min_s + max_s) / 2
+    values = {
+        "boundaries": 0.5 * (not first_alpha or first_alpha.isupper()) + 0.5 * bool(words and words[-1].ends_sentence),
+        "opening": _opening(sents[0], vocab, filler_set) if sents else 0.0,
+        "topic": min(_hits(tokens, vocab) * 30.0 / duration / FULL_TOPIC_PER_30S, 1.0),
+        "pace": min(len(words) / duration / FULL_PACE, 1.0),
+        "energy": energy.level(start, end) if energy is not None else 0.5,
+        "density": max(0.0, min(spoken / duration, 1.0) - SILENCE_PENALTY * long_pauses),
+        "answer": _answer(sents, end, previous),
+        "length": max(0.0, 1.0 - abs(duration - middle) / (max_s - min_s)) if max_s > min_s else 1.0,
+    }
+    scored = {k: round(WEIGHTS[k] * v, 4) for k, v in values.items()}
+    scored["fillers"] = -round(min(FILLER_CAP, FILLER_PENALTY * _count_phrases(tokens, filler_set)), 4) or 0.0
+    return scored
+
+
+_STRENGTHS = {
+    "boundaries": "whole sentences",
+    "opening": "strong first sentence",
+    "topic": "on the episode's cause and organisation",
+    "pace": "lively speaking pace",
+    "energy": "loud, lively delivery",
+    "density": "continuous speech",
+    "answer": "a question then the guest's answer",
+    "length": "a length every platform takes",
+}
+
+
+def reason(parts: Mapping[str, float]) -> str:
+    """One readable line: the two strongest components, then what counts against the clip.
+
+    e.g. "Whole sentences: a question then the guest's answer; strong first sentence. Against: 2 filler(s)."
+    """
+    ranked = sorted(
+        (k for k in WEIGHTS if parts.get(k, 0.0) >= 0.6 * WEIGHTS[k]),
+        key=lambda k: (-parts[k] / WEIGHTS[k], -WEIGHTS[k], k),
+    )
+    strong = [_STRENGTHS[k] for k in ranked if k not in ("boundaries", "length")][:2]
+    text = "Whole sentences" + (": " + "; ".join(strong) if strong else "") + "."
+    against = []
+    if parts.get("fillers"):
+        against.append(f"{round(-parts['fillers'] / FILLER_PENALTY)} filler(s)")
+    if parts.get("density", WEIGHTS["density"]) < 0.5 * WEIGHTS["density"]:
+        against.append("long silences")
+    if parts.get("boundaries", WEIGHTS["boundaries"]) < WEIGHTS["boundaries"]:
+        against.append("may start or stop mid-sentence")
+    return text + (f" Against: {', '.join(against)}." if against else "")
