@@ -24,7 +24,8 @@ from pydantic import Field
 
 from touktouk.config import load_series
 from touktouk.errors import ConfigError
-from touktouk.flow import load_inputs, publish_episode
+from touktouk.orchestration.flow import publish_episode
+from touktouk.pipeline.inputs import load_inputs
 from touktouk.store.footage import list_footage
 from touktouk.store.keys import episode_prefix, manifest_key
 from touktouk.store.url import is_remote, open_store

@@ -1,6 +1,6 @@
 """Deployment entry point for the `publish-episode` flow (see README, "Prefect")."""
 
-from touktouk.flow import publish_episode
+from touktouk.orchestration.flow import publish_episode
 
 __all__ = ["publish_episode"]
 

@@ -64,7 +64,7 @@ def speech_mp4(speech_wav: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 
 def publish_flow(tmp_path: Path, footage: Path, slug: str) -> tuple[dict, Path]:
-    from touktouk.flow import publish_episode
+    from touktouk.orchestration.flow import publish_episode
 
     store = tmp_path / "store"
     series = write_series(tmp_path / "series.toml", store=str(store), auto_clips=0, platforms=(PLATFORM,))
@@ -204,7 +204,7 @@ def test_duplicate_slug_with_other_footage_is_refused_before_any_upload(tmp_path
 
 def test_duplicate_slug_check_lets_the_same_footage_and_replace_through(tmp_path: Path, speech_mp4: Path) -> None:
     from touktouk.errors import ConfigError
-    from touktouk.flow import preflight
+    from touktouk.pipeline.inputs import preflight
 
     store = tmp_path / "store"
     series = write_series(tmp_path / "series.toml", store=str(store), auto_clips=0, platforms=(PLATFORM,))

@@ -38,8 +38,8 @@ from faultproxy import FaultProxy, Seen
 from media_fixtures import SHARED_MEDIA, espeak_episode, ffmpeg, have_shared
 from pipeline_helpers import check_objects, write_series
 from s3server import S3Server
-from touktouk import serve
 from touktouk.cli import app
+from touktouk.orchestration.serve import api_url, free_port, prefect_env, start_server, stop
 from touktouk.store.gc import format_age, parse_age, split_by_age
 
 BUCKET = "crash-safety"
@@ -173,14 +173,14 @@ class Publish:
 def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One `prefect server` for the module, so each publish starts its flow at once."""
     tmp = tmp_path_factory.mktemp("crash-prefect")
-    port = serve.free_port()
-    api = serve.api_url("127.0.0.1", port)
-    env = serve.prefect_env(api, PREFECT_HOME=str(tmp / "home"))
-    proc = serve.start_server("127.0.0.1", port, env, log=tmp / "server.log")
+    port = free_port()
+    api = api_url("127.0.0.1", port)
+    env = prefect_env(api, PREFECT_HOME=str(tmp / "home"))
+    proc = start_server("127.0.0.1", port, env, log=tmp / "server.log")
     try:
         yield api
     finally:
-        serve.stop(proc)
+        stop(proc)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ import pytest
 from pipeline_helpers import write_series
 from s3server import S3Server
 from touktouk.config import EpisodeConfig, load_series
-from touktouk.flow import RenderJob, render_clips
+from touktouk.orchestration.flow import render_clips
+from touktouk.pipeline.clips import RenderJob
 from touktouk.publish.commit import StoredClip
 from touktouk.render.probe import probe
 from touktouk.store.keys import episode_prefix, master_key

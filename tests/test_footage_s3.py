@@ -19,7 +19,8 @@ from faultproxy import FaultProxy
 from pipeline_helpers import write_series
 from s3server import S3Server
 from touktouk.errors import ConfigError, MediaError
-from touktouk.flow import fetch_footage_task, load_inputs
+from touktouk.orchestration.tasks import fetch_footage_task
+from touktouk.pipeline.inputs import load_inputs
 from touktouk.store.base import StoreError
 from touktouk.store.footage import ChecksumMismatchError, fetch_footage
 from touktouk.store.s3 import S3Store, is_transient

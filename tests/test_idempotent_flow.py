@@ -15,7 +15,7 @@ from faultproxy import FaultProxy
 from media_fixtures import french_episode
 from pipeline_helpers import check_objects, load_json, write_episode, write_series
 from s3server import S3Server
-from touktouk.flow import publish_episode
+from touktouk.orchestration.flow import publish_episode
 
 pytestmark = pytest.mark.slow  # real Whisper, real renders, real S3 server (about 80 s)
 

@@ -18,21 +18,18 @@ import yaml
 from pipeline_helpers import write_series
 from s3server import S3Server
 from touktouk.errors import ConfigError
-from touktouk.flow import (
+from touktouk.orchestration.flow import publish_episode
+from touktouk.orchestration.runners import retry_transient, task_runner_from_env
+from touktouk.orchestration.tasks import (
     extract_audio_task,
     fetch_footage_task,
-    load_inputs,
     probe_task,
-    publish_episode,
     publish_task,
     render_clip_task,
-    resolve_episode,
-    retry_transient,
     store_master_task,
-    task_runner_from_env,
     transcribe_task,
-    with_overrides,
 )
+from touktouk.pipeline.inputs import load_inputs, resolve_episode, with_overrides
 from touktouk.store.keys import episode_prefix, manifest_key
 from touktouk.store.url import open_store
 
@@ -250,8 +247,8 @@ def test_transcribe_is_cached_by_audio_content_not_path(
 
     from prefect import flow
 
-    from touktouk import flow as flow_module
     from touktouk.config import SeriesConfig
+    from touktouk.orchestration import tasks as tasks_module
     from touktouk.types import Transcript
 
     calls: list[Path] = []
@@ -260,7 +257,7 @@ def test_transcribe_is_cached_by_audio_content_not_path(
         calls.append(audio)
         return Transcript("fr", 1.0, (), "base", "stand-in"), False
 
-    monkeypatch.setattr(flow_module, "transcribe", fake_transcribe)
+    monkeypatch.setattr(tasks_module, "transcribe", fake_transcribe)
     content = secrets.token_bytes(4096)  # unique: no cache entry from an earlier session can match
     series = SeriesConfig()
 

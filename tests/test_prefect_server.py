@@ -17,7 +17,16 @@ import pytest
 
 from media_fixtures import espeak_episode
 from pipeline_helpers import load_json, write_episode, write_series
-from touktouk import serve
+from touktouk.orchestration.serve import (
+    api_url,
+    deploy,
+    free_port,
+    get_json,
+    prefect_env,
+    start_server,
+    start_worker,
+    stop,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -35,36 +44,36 @@ class Server:
     tmp: Path
 
     def get(self, path: str) -> Any:
-        return serve.get_json(self.api + path)
+        return get_json(self.api + path)
 
     def post(self, path: str, body: object) -> Any:
-        return serve.get_json(self.api + path, body)
+        return get_json(self.api + path, body)
 
 
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`prefect server start` on a free loopback port with its own PREFECT_HOME (and database)."""
     tmp = tmp_path_factory.mktemp("prefect-server")
-    port = serve.free_port()
-    api = serve.api_url("127.0.0.1", port)
-    env = serve.prefect_env(
+    port = free_port()
+    api = api_url("127.0.0.1", port)
+    env = prefect_env(
         api,
         PREFECT_HOME=str(tmp / "home"),
         PREFECT_WORKER_QUERY_SECONDS="2",
         PREFECT_LOGGING_LEVEL="INFO",
         TOUKTOUK_CACHE_DIR=str(tmp / "transcripts"),
     )
-    proc = serve.start_server("127.0.0.1", port, env, log=tmp / "server.log")
+    proc = start_server("127.0.0.1", port, env, log=tmp / "server.log")
     try:
         yield Server(api, f"http://127.0.0.1:{port}", env, tmp)
     finally:
-        serve.stop(proc)
+        stop(proc)
 
 
 @pytest.fixture(scope="session")
 def deployments(prefect_server: Server) -> dict[str, dict[str, Any]]:
     """`prefect deploy --all` from the project folder; the deployments by name, from the API."""
-    serve.deploy(prefect_server.env, ROOT)
+    deploy(prefect_server.env, ROOT)
     found = prefect_server.post("/deployments/filter", {})
     return {d["name"]: d for d in found}
 
@@ -73,11 +82,11 @@ def deployments(prefect_server: Server) -> dict[str, dict[str, Any]]:
 def worker(prefect_server: Server, deployments: dict[str, dict[str, Any]]) -> Iterator[Path]:
     """One process worker of the `touktouk` pool; yields its log file."""
     log = prefect_server.tmp / "worker.log"
-    proc = serve.start_worker(prefect_server.env, ROOT, log=log)
+    proc = start_worker(prefect_server.env, ROOT, log=log)
     try:
         yield log
     finally:
-        serve.stop(proc)
+        stop(proc)
 
 
 @pytest.fixture(scope="session")

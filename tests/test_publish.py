@@ -18,7 +18,7 @@ from touktouk.captions.check_files import check_file, load_events
 from touktouk.captions.check_rules import READING_SPEED, Violation
 from touktouk.captions.checker import format_time
 from touktouk.config import load_series
-from touktouk.flow import publish_episode
+from touktouk.orchestration.flow import publish_episode
 from touktouk.publish.manifest import SCHEMA
 from touktouk.render.clip import render_clip
 from touktouk.render.encode import EncodeSettings, OutputSpec

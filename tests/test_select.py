@@ -756,7 +756,7 @@ def _flow_inputs(tmp_path: Path, picks: str) -> Any:
 
 
 def test_flow_step_stops_on_an_unfound_quote_naming_the_episode_file(tmp_path: Path) -> None:
-    from touktouk.flow import choose_clips_task
+    from touktouk.orchestration.tasks import choose_clips_task
 
     inputs = _flow_inputs(tmp_path, '[[picks]]\nquote = "une phrase que personne ne dit"\n')
     syn = uniform(20)
@@ -769,7 +769,7 @@ def test_flow_step_stops_on_an_unfound_quote_naming_the_episode_file(tmp_path: P
 def test_flow_step_reads_the_loudness_of_the_extracted_audio(tmp_path: Path) -> None:
     from prefect.logging import disable_run_logger
 
-    from touktouk.flow import choose_clips_task
+    from touktouk.orchestration.tasks import choose_clips_task
 
     wav = extract_audio(SHARED_MEDIA / "fleurs-fr-001.ogg", tmp_path / "audio-16k.wav")
     levels = rms_per_second(wav)

@@ -1,0 +1,3 @@
+from touktouk.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""Prefect: the publish-episode flow, its tasks, cache keys, task runners, the run's artifacts, `serve`."""

@@ -1,0 +1,56 @@
+"""The run's Prefect artifacts: a markdown summary and a table of clips with their scores."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from touktouk.pipeline.clips import clip_platforms
+from touktouk.publish.commit import (
+    AnyClip,
+    Inputs,
+)
+from touktouk.render.probe import MediaInfo
+
+
+def run_report(inputs: Inputs, info: MediaInfo, clips: Sequence[AnyClip], location: str, seconds: float) -> None:
+    """Artifacts shown on the flow run page: a markdown summary and a table of clips with scores."""
+    ep = inputs.episode
+    link = location if "://" in location else Path(location).resolve().as_uri()
+    lines = [
+        f"# {ep.episode_id}: {ep.title}",
+        "",
+        f"- Footage: `{inputs.footage.name}`, {info.duration:.1f} s",
+        f"- Run time: {seconds:.0f} s",
+        f"- Clips: {len(clips)} ({sum(c.plan.duration for c in clips):.1f} s in all)",
+        f"- Manifest: [{location}]({link})",
+        f"- Review page: [{location.rsplit('/', 1)[0]}/review.html]({link.rsplit('/', 1)[0]}/review.html)",
+        "",
+        "| clip | start | end | duration | source | score | title |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    rows = []
+    for c in clips:
+        p = c.plan
+        title = (p.title or p.text[:60]).replace("|", "/")
+        lines.append(
+            f"| {p.id} | {p.start:.1f} | {p.end:.1f} | {p.duration:.1f} | {p.source} | {p.score:.2f} | {title} |"
+        )
+        rows.append(
+            {
+                "clip": p.id,
+                "start": round(p.start, 2),
+                "end": round(p.end, 2),
+                "duration": round(p.duration, 2),
+                "source": p.source,
+                "score": round(p.score, 3),
+                "platforms": ", ".join(pid for platforms in clip_platforms(c) for pid in platforms),
+                "reason": p.reason,
+            }
+        )
+    key = re.sub(r"[^a-z0-9-]+", "-", ep.episode_id.lower())
+    create_markdown_artifact("\n".join(lines), key=f"{key}-summary", description=f"Published {ep.episode_id}")
+    create_table_artifact(rows, key=f"{key}-clips", description=f"Clips of {ep.episode_id} with their scores")

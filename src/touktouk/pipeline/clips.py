@@ -1,0 +1,222 @@
+"""One clip from plan to stored files: captions per frame shape, the crop, one render, cover and thumbnails."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from touktouk.captions.files import write_captions
+from touktouk.captions.karaoke import emoji_warnings
+from touktouk.captions.layout import layout_clip
+from touktouk.captions.styles import style_for
+from touktouk.clips.texts import hook_from
+from touktouk.config import SeriesConfig
+from touktouk.platforms import PLATFORMS, shared_preset
+from touktouk.publish.commit import (
+    AnyClip,
+    RenderedClip,
+    StoredClip,
+    StoredVideo,
+    clip_extra_keys,
+    log_put,
+    render_inputs_sha256,
+)
+from touktouk.publish.review import thumbnail_times
+from touktouk.render.clip import render_clip
+from touktouk.render.encode import Branding, OutputSpec, encode_settings
+from touktouk.render.graph import aspect
+from touktouk.render.probe import MediaInfo, probe
+from touktouk.render.stills import make_cover, thumbnail
+from touktouk.store.base import INPUTS_META, Store, StoredObject, guess_content_type
+from touktouk.store.footage import fetch_footage
+from touktouk.store.keys import (
+    clip_caption_keys,
+    clip_video_key,
+)
+from touktouk.store.s3 import S3Store
+from touktouk.transcribe.progress import run_logger
+from touktouk.types import ClipPlan, Transcript, Word
+from touktouk.vision.faces import FaceSample, detect_faces
+from touktouk.vision.reframe import plan_crop
+from touktouk.vision.shots import scene_cuts
+
+
+def _outputs_for(plan: ClipPlan, platforms: tuple[str, ...], clip_dir: Path) -> list[tuple[list[str], OutputSpec]]:
+    """One file per distinct frame size over every platform's formats (9:16, 1:1, 16:9);
+    platforms that share a size share the file, encoded to the strictest of their presets."""
+    by_size: dict[tuple[int, int], list[str]] = {}
+    for pid in platforms:
+        p = PLATFORMS[pid]
+        if p.min_duration <= plan.duration <= p.max_duration:
+            for f in p.formats:
+                by_size.setdefault((f.width, f.height), []).append(pid)
+    sizes = sorted(by_size, key=lambda s: -s[0] * s[1])
+    return [(by_size[s], OutputSpec(clip_dir / f"{s[0]}x{s[1]}.mp4", s[0], s[1])) for s in sizes]
+
+
+def caption_kind(width: int, height: int) -> str:
+    """The caption style of a frame shape: vertical (9:16), square (1:1) or classic (16:9)."""
+    if height > width:
+        return "vertical"
+    return "square" if height == width else "classic"
+
+
+def render_clip_files(
+    plan: ClipPlan,
+    info: MediaInfo,
+    transcript: Transcript,
+    series: SeriesConfig,
+    workdir: Path,
+    karaoke: bool = True,
+    *,
+    keywords: Sequence[str] = (),
+    branding: Branding | None = None,
+) -> RenderedClip:
+    """Render one clip into `workdir` (local files; see `render_clip_task`): captions laid out per
+    frame shape (avoiding shot changes, episode keywords emphasised), the crop following the
+    speaker's face in 9:16 and 1:1, every format from one decode, a cover and review thumbnails."""
+    logger = run_logger()
+    clip_dir = workdir / "clips" / plan.id
+    clip_dir.mkdir(parents=True, exist_ok=True)
+    footage = Path(info.path)
+    words = transcript.words_between(plan.start, plan.end)
+    cuts = scene_cuts(footage, plan.start, plan.end) if info.has_video else []
+    videos = _outputs_for(plan, series.clips.platforms, clip_dir)
+    # The clip's main caption files (SRT, VTT, ASS) are the 9:16 ones; other shapes get their own ASS.
+    style = style_for("vertical", series.brand, series.captions)
+    events = layout_clip(words, style, plan.start, plan.end, cuts=cuts)
+    files = write_captions(events, style, clip_dir, "captions", karaoke=karaoke, keywords=keywords)
+    for line in emoji_warnings(events, style):
+        logger.warning("Clip %s: %s", plan.id, line)
+    if not videos:
+        logger.warning("Clip %s (%.1f s) fits no selected platform's duration range.", plan.id, plan.duration)
+        return RenderedClip(plan, [], files)
+    ass_by_kind = {"vertical": files["ass"]}
+    r = series.render
+    samples: list[FaceSample] | None = None
+    specs = []
+    for pids, spec in videos:
+        kind = caption_kind(spec.width, spec.height)
+        if kind not in ass_by_kind:
+            kstyle = style_for(kind, series.brand, series.captions)
+            kevents = layout_clip(words, kstyle, plan.start, plan.end, cuts=cuts)
+            kfiles = write_captions(kevents, kstyle, clip_dir / kind, "captions", karaoke=karaoke, keywords=keywords)
+            ass_by_kind[kind] = kfiles["ass"]
+        crop_x = None
+        if r.reframe and info.has_video and aspect(spec.width, spec.height) != aspect(info.width, info.height):
+            if samples is None:
+                samples = detect_faces(footage, plan.start, plan.end, cuts=cuts)
+            crop = plan_crop(
+                samples, cuts, info.width, info.height, aspect(spec.width, spec.height),
+                clip_start=plan.start, clip_end=plan.end,
+            )  # fmt: skip
+            crop_x = crop.x_expr()
+        preset = shared_preset([PLATFORMS[p].encode for p in pids])
+        encode = encode_settings(preset, x264_preset=r.preset, crf=r.crf)
+        specs.append(replace(spec, subtitles=ass_by_kind[kind], crop_x=crop_x, encode=encode))
+    t0 = time.monotonic()
+    render_clip(info, plan.start, plan.end, specs, fonts_dir=series.brand.fonts_dir, branding=branding)
+    if samples is not None:
+        logger.info(
+            "Clip %s: crop follows the speaker (%d of %d sampled frames with a face, %d shot change(s))",
+            plan.id, sum(1 for s in samples if s.speaker is not None), len(samples), len(cuts),
+        )  # fmt: skip
+    extras: dict[str, Path] = {}
+    if r.covers:
+        cover = clip_dir / "cover.jpg"
+        b = series.brand
+        make_cover(
+            info, cover, title=plan.title or hook_from(plan.text), around=_cover_time(plan, words),
+            font=b.font, fonts_dir=b.fonts_dir, text_colour=b.primary_colour, accent_colour=b.highlight_colour,
+        )  # fmt: skip
+        extras["cover"] = cover
+    main = specs[0].path
+    for i, at in enumerate(thumbnail_times(0.0, plan.duration, r.thumbnails), start=1):
+        thumb = clip_dir / "thumbs" / f"{i:02d}.jpg"
+        thumbnail(main, at, thumb, width=240)
+        extras[f"thumb{i:02d}"] = thumb
+    logger.info(
+        "Rendered clip %s (%.1f s) into %s in %.1f s",
+        plan.id,
+        plan.duration,
+        ", ".join(f"{s.width}x{s.height}" for s in specs),
+        time.monotonic() - t0,
+    )
+    return RenderedClip(plan, [(pids, spec) for (pids, _), spec in zip(videos, specs, strict=True)], files, extras)
+
+
+def _cover_time(plan: ClipPlan, words: Sequence[Word]) -> float:
+    """Where to look for the cover frame: the middle of the clip's first sentence (the hook)."""
+    first = [w for w in words if w.start >= plan.start]
+    end = next((i for i, w in enumerate(first) if w.text.rstrip().endswith((".", "!", "?", "…"))), len(first) - 1)
+    if not first:
+        return (plan.start + plan.end) / 2
+    return (first[0].start + first[max(0, end)].end) / 2
+
+
+def clip_platforms(clip: AnyClip) -> list[list[str]]:
+    """The platforms of each video of a clip, largest frame first."""
+    if isinstance(clip, StoredClip):
+        return [list(v.platforms) for v in clip.videos]
+    return [platforms for platforms, _ in clip.videos]
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """What every render task of one run shares; it holds no local path the task relies on."""
+
+    store_url: str
+    endpoint_url: str | None
+    prefix: str  # the episode's key prefix
+    episode_id: str
+    master: StoredObject  # the footage, stored before the renders
+    footage_hint: str  # the footage on the flow's machine: used only where it exists with the master's size
+    info: MediaInfo
+    transcript: Transcript
+    series: SeriesConfig
+    karaoke: bool = True
+    keywords: tuple[str, ...] = ()  # episode vocabulary, emphasised in the 9:16 and 1:1 captions
+    config_dir: Path | None = None  # where relative brand files (logo, bumpers) are found
+
+
+def _video_metadata(episode_id: str, clip_id: str, platforms: Sequence[str], inputs_sha256: str) -> dict[str, str]:
+    return {"episode": episode_id, "clip": clip_id, "platform": ",".join(platforms), INPUTS_META: inputs_sha256}
+
+
+def local_master(store: Store, job: RenderJob, logger: Any) -> Path:
+    """The footage for a render task: the flow's own file when this machine has it, else the
+    stored master (downloaded once into the verified footage cache, or read from a folder store)."""
+    hint = Path(job.footage_hint) if job.footage_hint else None
+    if hint is not None and hint.is_file() and hint.stat().st_size == job.master.bytes:
+        return hint
+    if isinstance(store, S3Store):
+        return fetch_footage(store.location(job.master.key), endpoint_url=job.endpoint_url, log=logger)
+    return Path(store.location(job.master.key))
+
+
+def store_rendered_clip(store: Store, job: RenderJob, clip: RenderedClip, logger: Any) -> StoredClip:
+    """Put a clip's videos and captions at their deterministic keys (identical objects are not
+    sent again) and return what is stored; the manifest is written later, by the publish step."""
+    videos = []
+    for platforms, spec in clip.videos:
+        key = clip_video_key(job.prefix, clip.plan.id, spec.width, spec.height)
+        inputs_sha = render_inputs_sha256(job.master.sha256, job.info, clip, spec, job.series)
+        meta = _video_metadata(job.episode_id, clip.plan.id, platforms, inputs_sha)
+        obj = log_put(logger, store.put_file(key, spec.path, guess_content_type(key), meta))
+        measured = probe(spec.path)
+        videos.append(StoredVideo(tuple(platforms), spec.width, spec.height, round(measured.duration, 3), obj))
+    ckeys = clip_caption_keys(job.prefix, clip.plan.id)
+    tags = {"episode": job.episode_id, "clip": clip.plan.id}
+    captions_stored = {
+        fmt: log_put(logger, store.put_file(ckeys[fmt], path, guess_content_type(ckeys[fmt]), tags))
+        for fmt, path in clip.caption_files.items()
+    }
+    extra_keys = clip_extra_keys(job.prefix, clip.plan.id, clip.extras)
+    extras = {
+        name: log_put(logger, store.put_file(extra_keys[name], path, guess_content_type(extra_keys[name]), tags))
+        for name, path in clip.extras.items()
+    }
+    return StoredClip(clip.plan, videos, captions_stored, extras=extras)
