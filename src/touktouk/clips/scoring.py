@@ -1,3 +1,47 @@
+"""The highlight score of a candidate window: named components, each `weight * value`.
+
+Pure functions over a word-timed transcript (plus, optionally, a per-second loudness track).
+Candidates are windows of whole sentences whose length fits every selected platform
+(`length_range`). Each gets a score with named components; a component's contribution is
+`weight * value` with `value` in 0..1, and the score is the sum of the contributions, so the
+breakdown a producer sees adds up to the score:
+
+| name       | value      | weight | why                                                                  |
+|------------|------------|--------|----------------------------------------------------------------------|
+| boundaries | 0, .5, 1   | 0.10   | starts at a sentence start (capitalised first word) and ends at a    |
+|            |            |        | sentence end (. ! ? …): a clip cut mid-thought looks like a mistake  |
+| opening    | 0..1 (1/3) | 0.15   | a strong first sentence: does not lean on what came before (no « et  |
+|            |            |        | », « mais », « donc », « alors »…), is 4-25 words long, and has a    |
+|            |            |        | hook (? or !, a number, or episode vocabulary): viewers decide fast  |
+| topic      | 0..1       | 0.20   | density of the episode's own vocabulary (guest, organisation, cause, |
+|            |            |        | hashtags): full at 3 mentions per 30 s                               |
+| pace       | 0..1       | 0.10   | speech rate in words per second, full from 2.5 w/s                   |
+| energy     | 0..1       | 0.10   | mean loudness between the episode's 10th and 90th percentiles; 0.5   |
+|            |            |        | for every window without a loudness track (no effect on ranking)     |
+| density    | 0..1       | 0.15   | no long silences: share of the window actually spoken, minus 0.15    |
+|            |            |        | per pause over 1.5 s                                                 |
+| answer     | 0..1       | 0.15   | a guest answer after a host question (heuristic below)               |
+| length     | 0..1       | 0.05   | closeness to the middle of the allowed length range                  |
+| fillers    | -0.25..0   | -0.05  | per French filler (« euh », « ben », « voilà », « du coup »…;        |
+|            |            | each   | configurable), capped at -0.25                                       |
+
+Question -> answer heuristic (there is no speaker diarisation): a *question* is a sentence
+ending in « ? »; an *answer* is the speech that follows it up to the next question. The
+answer component is 1 when the window opens with a question followed by at least 8 s of
+answer inside the window, 0.75 when the window is an answer whose question ends at most 3 s
+before it (the clip starts on the guest's words), 0.5 when a question later in the window is
+followed by at least 8 s of answer, else 0. In an interview show the host asks and the guest
+answers at length, so a question followed by 8 s or more of non-question speech is very likely
+a host question and a guest answer; a guest's rhetorical question is counted the same way.
+
+Quote picks: the producer writes the words; they are found in the transcript by a fuzzy,
+character-level match (see `find_quote`) and the clip is snapped to the enclosing sentences
+with a little padding.
+
+Everything is deterministic: the same transcript and settings give the same clips (ties go
+to the earlier window).
+"""
+
 from __future__ import annotations
 
 import itertools
