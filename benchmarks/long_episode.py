@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/long_episode.py [--minutes 30] [--backend faster-whisper]
 
-Builds a 16 kHz mono WAV (what `media.extract_audio` gives the transcriber) of `--minutes` of
+Builds a 16 kHz mono WAV (what `render.probe.extract_audio` gives the transcriber) of `--minutes` of
 real French speech: the four FLEURS clips of ../shared/media (60 s, 1 s apart) looped; Silero finds
 speech in about 78 % of it, which is denser than an interview. Transcribes it through
 `touktouk.transcribe.run.transcribe` (the pipeline: VAD, windows, guards) in a child process and prints:

@@ -1,4 +1,8 @@
-"""Value types every stage shares: words, segments, transcripts, clip plans; timecodes."""
+"""Value types shared by every stage: words, segments, transcripts, clip plans, time helpers.
+
+Pure data, no I/O. Times are seconds (float) relative to the start of the episode master
+unless a docstring says otherwise.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""The caption checker: every event held against the subtitle rules (`touktouk captions check`)."""
+"""Caption rule checker: every subtitle rule of the spec, checked on events (`check_events`).
+
+Pure. The rule values live in one table (`check_rules.RULES`), one entry per caption style; the
+French word lists are the layout engine's own (`touktouk.french`), so the engine and the
+checker cannot drift apart. `check_files` reads SRT/VTT/ASS files back for it.
+"""
 
 from __future__ import annotations
 
@@ -63,7 +68,7 @@ def typography_problems(line: str) -> list[str]:
 
 def line_end_problem(line: str) -> str | None:
     """A line may not end with an article, determiner, subject pronoun or clitic, nor with a
-    conjunction or preposition that should start the next line (captions.py's lists)."""
+    conjunction or preposition that should start the next line (`french.py`'s lists)."""
     stripped = line.rstrip()
     if not stripped or stripped.endswith(LINE_END_PUNCT):
         return None

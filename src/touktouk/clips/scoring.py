@@ -74,7 +74,7 @@ OPENING_WORDS = (4, 25)
 
 @dataclass(frozen=True)
 class EnergyProfile:
-    """Loudness per frame (dBFS, one value every `hop` seconds), as `energy.rms_per_second` gives."""
+    """Loudness per frame (dBFS, one value every `hop` seconds), as `clips.energy.rms_per_second` gives."""
 
     values: tuple[float, ...]
     hop: float = 1.0

@@ -232,7 +232,7 @@ def with_chapters(text: str, chapters: Sequence[Chapter], limit: int = 5000, uni
     """The YouTube description with a « Chapitres » block (`0:00 Titre` lines) before its hashtags.
 
     YouTube makes chapters from such a list when it starts at 0:00 and has 3+ entries of 10 s+
-    (`chapters.find_chapters` guarantees both). To stay within `limit`, the body is shortened,
+    (`clips.chapters.find_chapters` guarantees both). To stay within `limit`, the body is shortened,
     never the chapter list; with fewer than 3 chapters, or no room at all, the text is unchanged.
     """
     if len(chapters) < 3:

@@ -1,4 +1,10 @@
-"""The `publish-episode` Prefect flow: a recipe of task calls, no business logic."""
+"""The `publish-episode` Prefect flow: a recipe of task calls, no business logic.
+
+(fetch s3:// footage) → probe → extract audio → transcribe → transcript files → choose clips
+→ store the footage → render clips (`.map`, each task stores its files and returns keys)
+→ describe per platform → publish (`publish.commit.publish_outputs`: upload the rest, verify
+the clips' objects, review page, manifest.json last).
+"""
 
 from __future__ import annotations
 

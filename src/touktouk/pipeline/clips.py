@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -30,6 +31,7 @@ from touktouk.render.encode import Branding, OutputSpec, encode_settings
 from touktouk.render.graph import aspect
 from touktouk.render.probe import MediaInfo, probe
 from touktouk.render.stills import make_cover, thumbnail
+from touktouk.runlog import run_logger
 from touktouk.store.base import INPUTS_META, Store, StoredObject, guess_content_type
 from touktouk.store.footage import fetch_footage
 from touktouk.store.keys import (
@@ -37,11 +39,12 @@ from touktouk.store.keys import (
     clip_video_key,
 )
 from touktouk.store.s3 import S3Store
-from touktouk.transcribe.progress import run_logger
 from touktouk.types import ClipPlan, Transcript, Word
 from touktouk.vision.faces import FaceSample, detect_faces
 from touktouk.vision.reframe import plan_crop
 from touktouk.vision.shots import scene_cuts
+
+log = logging.getLogger(__name__)
 
 
 def _outputs_for(plan: ClipPlan, platforms: tuple[str, ...], clip_dir: Path) -> list[tuple[list[str], OutputSpec]]:
@@ -78,7 +81,7 @@ def render_clip_files(
     """Render one clip into `workdir` (local files; see `render_clip_task`): captions laid out per
     frame shape (avoiding shot changes, episode keywords emphasised), the crop following the
     speaker's face in 9:16 and 1:1, every format from one decode, a cover and review thumbnails."""
-    logger = run_logger()
+    logger = run_logger(log)
     clip_dir = workdir / "clips" / plan.id
     clip_dir.mkdir(parents=True, exist_ok=True)
     footage = Path(info.path)

@@ -1,7 +1,7 @@
 """The publish step, without Prefect: every file stored or verified in the store, then the review
 page, links.json and manifest.json last; with the value types the flow's tasks hand to it.
 
-`flow.py` runs it as its `publish` task; it never imports `flow`.
+`orchestration.tasks` runs it as its `publish` task; it never imports Prefect.
 """
 
 from __future__ import annotations

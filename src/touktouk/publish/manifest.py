@@ -1,4 +1,8 @@
-"""The manifest document: every published object with its SHA-256, and the checks against the previous one (pure)."""
+"""The episode manifest: the contract between ToukTouk and whatever reads the store.
+
+Pure functions: the documents and the checks against the previous manifest (keys live in
+`store.keys`, derived only from validated slugs and numbers, never from raw user text).
+"""
 
 from __future__ import annotations
 

@@ -165,7 +165,7 @@ def _clip(page: str, clip: Mapping[str, Any], thumbs: Sequence[str], linked: set
 def build_review_html(
     manifest: Mapping[str, Any], *, thumbnails: Mapping[str, list[str]], page_key: str | None = None
 ) -> bytes:
-    """The review page for a manifest (as `manifest.build_manifest` makes it), UTF-8 HTML.
+    """The review page for a manifest (as `publish.manifest.build_manifest` makes it), UTF-8 HTML.
 
     `thumbnails` maps a clip id to its thumbnail keys (see `thumbnail_keys`); `page_key` is where
     the page will be stored (default: `review_key` of the episode's folder). Links are relative to it.

@@ -1,4 +1,10 @@
-"""The `Store` protocol and what every backend shares: stored-object records, metadata, cache headers, key rules."""
+"""The `Store` protocol and what every backend shares: stored-object records, metadata, cache headers, key rules.
+
+Keys are relative, '/'-separated names (see `validate_key`). A store is opened from a url
+with `store.url.open_store`: a folder path, `file:///abs/path`, `s3://bucket` or
+`s3://bucket/prefix`. Every failure surfaces as `StoreError` with one sentence: what failed,
+where, and the fix.
+"""
 
 from __future__ import annotations
 

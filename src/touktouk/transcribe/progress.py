@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections.abc import Callable
-from typing import Any
+
+from touktouk.runlog import LoggerLike, run_logger
 
 log = logging.getLogger(__name__)
 
@@ -42,23 +42,6 @@ def format_progress(done: float, total: float, elapsed: float) -> str:
     )
 
 
-LoggerLike = logging.Logger | logging.LoggerAdapter[Any]
-
-
-def run_logger() -> LoggerLike:
-    """Prefect's run logger inside a flow or task run (shown in the terminal and the Prefect UI),
-    else this module's logger."""
-    if "prefect" not in sys.modules:  # no run without Prefect loaded; importing it reconfigures logging
-        return log
-    from prefect import get_run_logger
-    from prefect.exceptions import MissingContextError
-
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return log
-
-
 class ProgressLog:
     """A `Progress` callback logging `format_progress` lines at a bounded rate: when the percent
     moved by `step` or `interval` seconds passed since the last line, and once at 100 %."""
@@ -71,7 +54,7 @@ class ProgressLog:
         interval: float = PROGRESS_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.logger = logger if logger is not None else run_logger()
+        self.logger = logger if logger is not None else run_logger(log)
         self.step, self.interval, self.clock = step, interval, clock
         self.start = self.last_time = clock()
         self.last_percent: float | None = None

@@ -1,7 +1,12 @@
-"""The audio read window by window: 16 kHz PCM, Silero VAD speech regions, bounded decoding windows."""
+"""The audio read window by window: 16 kHz PCM, Silero VAD speech regions, bounded decoding windows.
+
+Long audio is never read whole (2 h = 460 MB as float32, and both models' features of a whole
+file take gigabytes), and windows are cut only between speech regions.
+"""
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 import wave
@@ -13,7 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from touktouk.transcribe.progress import format_duration, run_logger
+from touktouk.runlog import run_logger
+from touktouk.transcribe.progress import format_duration
+
+log = logging.getLogger(__name__)
 
 # Silero VAD settings for both backends: faster-whisper's defaults, except that speech must last
 # 250 ms (Silero's own default; faster-whisper uses 0). A 30 ms blip at the start of a music clip
@@ -29,7 +37,7 @@ Region = tuple[float, float]
 
 
 class PcmAudio:
-    """A 16 kHz mono 16-bit WAV file read by time range (what `media.extract_audio` writes)."""
+    """A 16 kHz mono 16-bit WAV file read by time range (what `render.probe.extract_audio` writes)."""
 
     def __init__(self, path: Path) -> None:
         with wave.open(str(path), "rb") as w:
@@ -179,7 +187,7 @@ def plan_audio(pcm: PcmAudio, *, vad: bool, max_seconds: float) -> tuple[list[Re
     t0 = time.monotonic()
     speech = pcm_speech_regions(pcm)
     windows = plan_windows(speech, max_seconds=max_seconds)
-    run_logger().info(
+    run_logger(log).info(
         "Voice activity: %s of speech in %s of audio, %d window(s) to decode (found in %.0f s)",
         format_duration(sum(w.speech_seconds for w in windows)),
         format_duration(pcm.duration),

@@ -1,4 +1,14 @@
-"""Faces: OpenCV's Haar cascades on sampled frames (the one face detector: crops and covers)."""
+"""Faces on sampled frames, and the speaker among them.
+
+- `detect_faces` (adapter): ffmpeg decodes the clip at a few frames per second, grey, at a
+  reduced height (rotation applied, as in the render); OpenCV's Haar cascades shipped in the
+  wheel find faces (`FaceDetector`, also used for covers): the frontal one on the whole frame,
+  and where it finds nothing, the profile one (both ways) near the face last seen. Frames come
+  from an ffmpeg pipe rather than `cv2.VideoCapture` so that seeking, rotation and timestamps
+  match the render exactly.
+- `pick_speaker` (pure): links the faces of successive samples into tracks within each shot and
+  keeps, per shot, the largest and most persistent ones: the person the clip is about.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,12 @@
-"""The 9:16 and 1:1 crop that follows the speaker: smoothed per shot, an ffmpeg crop expression (pure)."""
+"""Face-aware reframing for vertical (9:16) and square (1:1) clips (pure).
+
+`plan_crop`: per shot, a piecewise-linear path for the crop window's left edge, with one knot
+per `knot_step` seconds at most, from the speaker `vision.faces` found. The window stays still
+while the speaker's face stays within a central dead zone; when it leaves, the window pans (at
+most `max_speed` crop widths per second) until the face is centred again. The path is clamped
+inside the frame, jumps only at shot changes, and falls back to a centre crop in shots without
+a face. `CropPlan.x_expr()` writes the path as an ffmpeg expression of the crop filter's `t`.
+"""
 
 from __future__ import annotations
 
@@ -93,7 +101,7 @@ def _linear(seg: PathSegment, origin: float) -> str:
 
 def crop_size(src_w: int, src_h: int, out_aspect: tuple[int, int]) -> tuple[int, int]:
     """The largest window of the output's aspect ratio, as the render's crop really cuts it:
-    rounded like `media.crop_window`, then down to even pixels, which ffmpeg's crop filter does
+    rounded like `render.graph.crop_window`, then down to even pixels, which ffmpeg's crop filter does
     itself for 4:2:0 video."""
     aw, ah = out_aspect
     if src_w * ah > aw * src_h:  # source wider than the output: full height, part of the width
