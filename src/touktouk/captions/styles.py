@@ -156,6 +156,13 @@ STYLES: dict[str, Callable[..., CaptionStyle]] = {
 }
 
 
+def caption_kind(width: int, height: int) -> str:
+    """The caption style of a frame shape: vertical (9:16), square (1:1) or classic (16:9)."""
+    if height > width:
+        return "vertical"
+    return "square" if height == width else "classic"
+
+
 def style_for(
     kind: str, brand: BrandSettings, captions: CaptionSettings, *, max_cps: float | None = None
 ) -> CaptionStyle:

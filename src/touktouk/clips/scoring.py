@@ -4,7 +4,9 @@ Pure functions over a word-timed transcript (plus, optionally, a per-second loud
 Candidates are windows of whole sentences whose length fits every selected platform
 (`length_range`). Each gets a score with named components; a component's contribution is
 `weight * value` with `value` in 0..1, and the score is the sum of the contributions, so the
-breakdown a producer sees adds up to the score:
+breakdown a producer sees adds up to the score. The components are one table, `COMPONENTS`
+(name, weight, label, strength, measure): the score, the reason line and the review page all read it.
+
 
 | name       | value      | weight | why                                                                  |
 |------------|------------|--------|----------------------------------------------------------------------|
@@ -46,23 +48,13 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from touktouk.clips.sentences import Sentence, norm_token, sentences
 from touktouk.french import CONNECTIVES, FILLERS
 from touktouk.types import Word
 
-WEIGHTS: Mapping[str, float] = {
-    "boundaries": 0.10,
-    "opening": 0.15,
-    "topic": 0.20,
-    "pace": 0.10,
-    "energy": 0.10,
-    "density": 0.15,
-    "answer": 0.15,
-    "length": 0.05,
-}
 FILLER_PENALTY, FILLER_CAP = 0.05, 0.25
 FULL_PACE = 2.5  # words per second for full marks
 FULL_TOPIC_PER_30S = 3  # episode-vocabulary mentions per 30 s for full marks
@@ -154,6 +146,84 @@ def _opening(first: Sentence, vocab: frozenset[str], fillers: frozenset[str]) ->
     return (standalone + sized + hook) / 3
 
 
+@dataclass(frozen=True)
+class Window:
+    """What the components read of one candidate window, computed once."""
+
+    words: Sequence[Word]
+    start: float
+    end: float
+    vocab: frozenset[str]
+    min_s: float
+    max_s: float
+    previous: Sentence | None
+    energy: EnergyProfile | None
+    fillers: frozenset[str]
+    duration: float
+    tokens: list[str]
+    sents: list[Sentence]
+
+
+def _boundaries(w: Window) -> float:
+    first_alpha = next((c for word in w.words[:1] for c in word.text if c.isalpha()), "")
+    return 0.5 * (not first_alpha or first_alpha.isupper()) + 0.5 * bool(w.words and w.words[-1].ends_sentence)
+
+
+def _density(w: Window) -> float:
+    spoken = sum(word.end - word.start for word in w.words)
+    long_pauses = sum(1 for a, b in itertools.pairwise(w.words) if b.start - a.end > LONG_SILENCE_S)
+    return max(0.0, min(spoken / w.duration, 1.0) - SILENCE_PENALTY * long_pauses)
+
+
+def _length(w: Window) -> float:
+    middle = (w.min_s + w.max_s) / 2
+    return max(0.0, 1.0 - abs(w.duration - middle) / (w.max_s - w.min_s)) if w.max_s > w.min_s else 1.0
+
+
+@dataclass(frozen=True)
+class Component:
+    """One named part of the highlight score: `weight * measure(window)`, `measure` in 0..1.
+
+    `label` names it on the review page; `strength` is how a clip's reason line praises it
+    ("" when it never does)."""
+
+    name: str
+    weight: float
+    label: str
+    strength: str
+    measure: Callable[[Window], float]
+
+
+# The score, as data: one row per component (see the module docstring). Adding one is one row.
+COMPONENTS: tuple[Component, ...] = (
+    Component("boundaries", 0.10, "Whole sentences", "", _boundaries),
+    Component(
+        "opening", 0.15, "Strong first sentence", "strong first sentence",
+        lambda w: _opening(w.sents[0], w.vocab, w.fillers) if w.sents else 0.0,
+    ),
+    Component(
+        "topic", 0.20, "Episode vocabulary", "on the episode's cause and organisation",
+        lambda w: min(_hits(w.tokens, w.vocab) * 30.0 / w.duration / FULL_TOPIC_PER_30S, 1.0),
+    ),
+    Component(
+        "pace", 0.10, "Speech rate", "lively speaking pace", lambda w: min(len(w.words) / w.duration / FULL_PACE, 1.0)
+    ),
+    Component(
+        "energy", 0.10, "Audio energy", "loud, lively delivery",
+        lambda w: w.energy.level(w.start, w.end) if w.energy is not None else 0.5,
+    ),
+    Component("density", 0.15, "No long silences", "continuous speech", _density),
+    Component(
+        "answer", 0.15, "Question → answer", "a question then the guest's answer",
+        lambda w: _answer(w.sents, w.end, w.previous),
+    ),
+    Component("length", 0.05, "Length fit", "", _length),
+)  # fmt: skip
+WEIGHTS: Mapping[str, float] = {c.name: c.weight for c in COMPONENTS}
+FILLERS_LABEL = "Fillers (euh, ben, voilà…)"  # the penalty, after the components
+LABELS: Mapping[str, str] = {**{c.name: c.label for c in COMPONENTS}, "fillers": FILLERS_LABEL}
+
+
 def score_window(
     words: Sequence[Word],
     start: float,
@@ -171,38 +241,14 @@ def score_window(
     `previous` is the sentence just before the window (for the question -> answer component).
     """
     filler_set = frozenset(norm_token(f) for f in fillers)
-    duration = max(end - start, 1e-6)
     tokens = [norm_token(w.text) for w in words]
-    sents = sentences(words)
-    spoken = sum(w.end - w.start for w in words)
-    long_pauses = sum(1 for a, b in itertools.pairwise(words) if b.start - a.end > LONG_SILENCE_S)
-    first_alpha = next((c for w in words[:1] for c in w.text if c.isalpha()), "")
-    middle = (min_s + max_s) / 2
-    values = {
-        "boundaries": 0.5 * (not first_alpha or first_alpha.isupper()) + 0.5 * bool(words and words[-1].ends_sentence),
-        "opening": _opening(sents[0], vocab, filler_set) if sents else 0.0,
-        "topic": min(_hits(tokens, vocab) * 30.0 / duration / FULL_TOPIC_PER_30S, 1.0),
-        "pace": min(len(words) / duration / FULL_PACE, 1.0),
-        "energy": energy.level(start, end) if energy is not None else 0.5,
-        "density": max(0.0, min(spoken / duration, 1.0) - SILENCE_PENALTY * long_pauses),
-        "answer": _answer(sents, end, previous),
-        "length": max(0.0, 1.0 - abs(duration - middle) / (max_s - min_s)) if max_s > min_s else 1.0,
-    }
-    scored = {k: round(WEIGHTS[k] * v, 4) for k, v in values.items()}
+    window = Window(
+        words, start, end, vocab, min_s, max_s, previous, energy, filler_set,
+        max(end - start, 1e-6), tokens, sentences(words),
+    )  # fmt: skip
+    scored = {c.name: round(c.weight * c.measure(window), 4) for c in COMPONENTS}
     scored["fillers"] = -round(min(FILLER_CAP, FILLER_PENALTY * _count_phrases(tokens, filler_set)), 4) or 0.0
     return scored
-
-
-_STRENGTHS = {
-    "boundaries": "whole sentences",
-    "opening": "strong first sentence",
-    "topic": "on the episode's cause and organisation",
-    "pace": "lively speaking pace",
-    "energy": "loud, lively delivery",
-    "density": "continuous speech",
-    "answer": "a question then the guest's answer",
-    "length": "a length every platform takes",
-}
 
 
 def reason(parts: Mapping[str, float]) -> str:
@@ -214,7 +260,8 @@ def reason(parts: Mapping[str, float]) -> str:
         (k for k in WEIGHTS if parts.get(k, 0.0) >= 0.6 * WEIGHTS[k]),
         key=lambda k: (-parts[k] / WEIGHTS[k], -WEIGHTS[k], k),
     )
-    strong = [_STRENGTHS[k] for k in ranked if k not in ("boundaries", "length")][:2]
+    strengths = {c.name: c.strength for c in COMPONENTS}
+    strong = [strengths[k] for k in ranked if strengths[k]][:2]
     text = "Whole sentences" + (": " + "; ".join(strong) if strong else "") + "."
     against = []
     if parts.get("fillers"):

@@ -12,7 +12,7 @@ from typing import Any
 from touktouk.captions.files import write_captions
 from touktouk.captions.karaoke import emoji_warnings
 from touktouk.captions.layout import layout_clip
-from touktouk.captions.styles import style_for
+from touktouk.captions.styles import caption_kind, style_for
 from touktouk.clips.texts import hook_from
 from touktouk.config import SeriesConfig
 from touktouk.platforms import PLATFORMS, shared_preset
@@ -58,13 +58,6 @@ def _outputs_for(plan: ClipPlan, platforms: tuple[str, ...], clip_dir: Path) -> 
                 by_size.setdefault((f.width, f.height), []).append(pid)
     sizes = sorted(by_size, key=lambda s: -s[0] * s[1])
     return [(by_size[s], OutputSpec(clip_dir / f"{s[0]}x{s[1]}.mp4", s[0], s[1])) for s in sizes]
-
-
-def caption_kind(width: int, height: int) -> str:
-    """The caption style of a frame shape: vertical (9:16), square (1:1) or classic (16:9)."""
-    if height > width:
-        return "vertical"
-    return "square" if height == width else "classic"
 
 
 def render_clip_files(

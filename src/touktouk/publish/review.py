@@ -6,20 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from touktouk.clips.scoring import WEIGHTS
+from touktouk.clips.scoring import LABELS, WEIGHTS
 from touktouk.platforms import PLATFORMS
-
-COMPONENT_LABELS = {
-    "boundaries": "Whole sentences",
-    "opening": "Strong first sentence",
-    "topic": "Episode vocabulary",
-    "pace": "Speech rate",
-    "energy": "Audio energy",
-    "density": "No long silences",
-    "answer": "Question → answer",
-    "length": "Length fit",
-    "fillers": "Fillers (euh, ben, voilà…)",
-}
 
 _CSS = """
 body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:1rem 1.5rem;color:#1b1b2f}
@@ -88,7 +76,7 @@ def _scores(parts: Mapping[str, Any]) -> str:
         share = f"{v / weight:.0%}" if weight else ""
         width = min(100.0, abs(v) * 400)  # 0.25 fills the bar
         bar = f'<span class="bar{" neg" if v < 0 else ""}" style="width:{width:.0f}px"></span>'
-        label = COMPONENT_LABELS.get(name, name)
+        label = LABELS.get(name, name)
         rows.append(
             f"<tr><td>{_e(label)}</td><td class=num>{v:+.3f}</td>"
             f"<td class=num>{_e(f'/ {weight:.2f}') if weight else ''}</td><td class=num>{share}</td><td>{bar}</td></tr>"
