@@ -247,22 +247,6 @@ def test_check_same_footage_hashes_only_when_sizes_agree() -> None:
     check_same_footage({"objects": []}, footage="f.mp4", size=1, sha256=sha("c"), manifest_location="m")
 
 
-def test_two_episode_files_with_the_same_slug_or_number_are_refused() -> None:
-    from touktouk.config import EpisodeConfig
-    from touktouk.errors import ConfigError
-    from touktouk.publish.manifest import check_distinct_episodes
-
-    a = EpisodeConfig(season=1, number=3, slug="awa-diallo", title="A")
-    b = EpisodeConfig(season=1, number=4, slug="awa-diallo", title="B")
-    c = EpisodeConfig(season=1, number=3, slug="marie-dupont", title="C")
-    d = EpisodeConfig(season=2, number=3, slug="marie-dupont-2", title="D")
-    check_distinct_episodes([("a.toml", a), ("d.toml", d)])
-    with pytest.raises(ConfigError, match=r"^b\.toml: slug 'awa-diallo' is also used by a\.toml; give each"):
-        check_distinct_episodes([("a.toml", a), ("b.toml", b)])
-    with pytest.raises(ConfigError, match=r"^c\.toml: season 1 episode 3 is also used by a\.toml"):
-        check_distinct_episodes([("a.toml", a), ("c.toml", c)])
-
-
 # --- accepted and handled right, through the flow --------------------------------------------
 
 

@@ -7,7 +7,6 @@ Candidates are windows of whole sentences whose length fits every selected platf
 breakdown a producer sees adds up to the score. The components are one table, `COMPONENTS`
 (name, weight, label, strength, measure): the score, the reason line and the review page all read it.
 
-
 | name       | value      | weight | why                                                                  |
 |------------|------------|--------|----------------------------------------------------------------------|
 | boundaries | 0, .5, 1   | 0.10   | starts at a sentence start (capitalised first word) and ends at a    |

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -27,11 +29,11 @@ from touktouk.publish.commit import (
 )
 from touktouk.publish.review import thumbnail_times
 from touktouk.render.clip import render_clip
-from touktouk.render.encode import Branding, OutputSpec, encode_settings
+from touktouk.render.encode import Branding, OutputSpec, branding_from, encode_settings
 from touktouk.render.graph import aspect
 from touktouk.render.probe import MediaInfo, probe
 from touktouk.render.stills import make_cover, thumbnail
-from touktouk.runlog import run_logger
+from touktouk.runlog import LoggerLike, run_logger
 from touktouk.store.base import INPUTS_META, Store, StoredObject, guess_content_type
 from touktouk.store.footage import fetch_footage
 from touktouk.store.keys import (
@@ -39,6 +41,7 @@ from touktouk.store.keys import (
     clip_video_key,
 )
 from touktouk.store.s3 import S3Store
+from touktouk.store.url import open_store
 from touktouk.types import ClipPlan, Transcript, Word
 from touktouk.vision.faces import FaceSample, detect_faces
 from touktouk.vision.reframe import plan_crop
@@ -216,3 +219,20 @@ def store_rendered_clip(store: Store, job: RenderJob, clip: RenderedClip, logger
         for name, path in clip.extras.items()
     }
     return StoredClip(clip.plan, videos, captions_stored, extras=extras)
+
+
+def render_and_store_clip(plan: ClipPlan, job: RenderJob, logger: LoggerLike) -> StoredClip:
+    """Render one clip on whichever machine runs this task, in a folder of its own, and store
+    its files; returns storage keys only (see `StoredClip`). `render_clip_task` runs it."""
+    store = open_store(job.store_url, endpoint_url=job.endpoint_url)
+    footage = local_master(store, job, logger)
+    workdir = Path(tempfile.mkdtemp(prefix=f"touktouk-{plan.id}-"))
+    try:
+        info = replace(job.info, path=str(footage))
+        rendered = render_clip_files(
+            plan, info, job.transcript, job.series, workdir, job.karaoke,
+            keywords=job.keywords, branding=branding_from(job.series.brand, job.config_dir),
+        )  # fmt: skip
+        return store_rendered_clip(store, job, rendered, logger)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

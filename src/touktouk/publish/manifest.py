@@ -156,20 +156,3 @@ def check_same_footage(
         f"({manifest_location}); choose another slug or number in the episode file, or pass --replace "
         "(the 'replace' parameter in the Prefect UI) to publish this footage in its place."
     )
-
-
-def check_distinct_episodes(episodes: Sequence[tuple[str, EpisodeConfig]]) -> None:
-    """Refuse two episode files (name, parsed file) that share a slug or a season and number:
-    they would publish into each other's folder or be impossible to tell apart."""
-    seen_slug: dict[str, str] = {}
-    seen_number: dict[tuple[int, int], str] = {}
-    for name, ep in episodes:
-        number = (ep.season, ep.number)
-        if ep.slug in seen_slug or number in seen_number:
-            other = seen_slug.get(ep.slug) or seen_number[number]
-            what = f"slug '{ep.slug}'" if ep.slug in seen_slug else f"season {ep.season} episode {ep.number}"
-            raise ConfigError(
-                f"{name}: {what} is also used by {other}; give each episode file its own slug and number."
-            )
-        seen_slug[ep.slug] = name
-        seen_number[number] = name
