@@ -93,14 +93,14 @@ def fetch_footage(
     try:
         head: dict[str, Any] = store.client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
     except Exception as exc:
-        err = store._error(exc, "check", key)
+        err = store.store_error(exc, "check", key)
         if "no such object" in str(err):
-            err = StoreError(f"{text}: no such object at {store._endpoint}; check the footage URL and the bucket")
+            err = StoreError(f"{text}: no such object at {store.endpoint}; check the footage URL and the bucket")
         raise err from exc
     remote = _remote_file(head)
     name = key.rsplit("/", 1)[-1]
     root = (cache_dir or footage_cache_dir()).expanduser()
-    index = root / "by-etag" / hashlib.sha256(f"{store._endpoint}|{bucket}|{key}|{remote.etag}".encode()).hexdigest()
+    index = root / "by-etag" / hashlib.sha256(f"{store.endpoint}|{bucket}|{key}|{remote.etag}".encode()).hexdigest()
     known = remote.sha256
     if known is None and index.is_file():
         known = index.read_text(encoding="ascii").strip() or None
@@ -123,7 +123,7 @@ def fetch_footage(
             try:
                 store.client.download_file(bucket, key, tmp_name)
             except Exception as exc:
-                raise store._error(exc, "download", key) from exc
+                raise store.store_error(exc, "download", key) from exc
             (sha256, md5), size = file_digests(tmp, "sha256", "md5")
             if size != remote.bytes:
                 problem = f"{size} bytes received, {remote.bytes} expected"

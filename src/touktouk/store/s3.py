@@ -90,10 +90,10 @@ class S3Store:
                 read_timeout=read_timeout,
             ),
         )
-        self._endpoint = _safe_endpoint(endpoint_url or self.client.meta.endpoint_url)
+        self.endpoint = _safe_endpoint(endpoint_url or self.client.meta.endpoint_url)  # for messages: no credentials
 
     def __repr__(self) -> str:
-        return f"S3Store({self.url!r}, endpoint={self._endpoint!r})"
+        return f"S3Store({self.url!r}, endpoint={self.endpoint!r})"
 
     def _key(self, key: str) -> str:
         validate_key(key)
@@ -102,7 +102,7 @@ class S3Store:
     def location(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
 
-    def _error(self, exc: BaseException, action: str, key: str | None) -> StoreError:
+    def store_error(self, exc: BaseException, action: str, key: str | None) -> StoreError:
         """Translate a boto error into one sentence with a fix; never includes secrets."""
         from botocore.exceptions import (
             ClientError,
@@ -115,7 +115,7 @@ class S3Store:
         )
 
         where = self.location(key) if key is not None else self.url
-        what = f"could not {action} {where} at {self._endpoint}"
+        what = f"could not {action} {where} at {self.endpoint}"
         err = _find_botocore_error(exc)
         if isinstance(err, (NoCredentialsError, PartialCredentialsError)):
             return StoreError(
@@ -211,11 +211,11 @@ class S3Store:
         try:
             self.client.upload_file(str(path), self.bucket, full_key, ExtraArgs=extra)
         except Exception as exc:
-            raise self._error(exc, "upload to", key) from exc
+            raise self.store_error(exc, "upload to", key) from exc
         landed = self.stat(key)
         if landed is None or landed.bytes != size or landed.sha256 != sha256:
             raise StoreError(
-                f"upload to {self.location(key)} at {self._endpoint} did not verify (the server holds "
+                f"upload to {self.location(key)} at {self.endpoint} did not verify (the server holds "
                 f"{landed.bytes if landed else 'no'} bytes, expected {size}); retry the publish"
             )
         return StoredObject(key=key, bytes=size, sha256=sha256, content_type=content_type)
@@ -250,7 +250,7 @@ class S3Store:
                 **({"Tagging": tagging} if tagging else {}),
             )
         except Exception as exc:
-            raise self._error(exc, "upload to", key) from exc
+            raise self.store_error(exc, "upload to", key) from exc
         return StoredObject(key=key, bytes=len(data), sha256=digest.hex(), content_type=content_type)
 
     def stat(self, key: str) -> ObjectInfo | None:
@@ -275,7 +275,7 @@ class S3Store:
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
         except Exception as exc:
-            raise self._error(exc, "delete", key) from exc
+            raise self.store_error(exc, "delete", key) from exc
 
     def link(self, key: str, expires_in: int = DEFAULT_LINK_EXPIRY_S) -> str:
         """A presigned GET URL (SigV4: at most 7 days). It carries the access key id and a
@@ -290,7 +290,7 @@ class S3Store:
                 "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=expires_in
             )
         except Exception as exc:
-            raise self._error(exc, "sign a link to", key) from exc
+            raise self.store_error(exc, "sign a link to", key) from exc
         return url
 
     def get_bytes(self, key: str) -> bytes:
@@ -299,7 +299,7 @@ class S3Store:
         try:
             self.client.download_fileobj(self.bucket, self._key(key), buffer)
         except Exception as exc:
-            raise self._error(exc, "download", key) from exc
+            raise self.store_error(exc, "download", key) from exc
         return buffer.getvalue()
 
     def _head_or_none(self, key: str) -> dict[str, Any] | None:
@@ -310,9 +310,9 @@ class S3Store:
             head: dict[str, Any] = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
         except ClientError as exc:
             if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") != 404:
-                raise self._error(exc, "check", key) from exc
+                raise self.store_error(exc, "check", key) from exc
         except Exception as exc:
-            raise self._error(exc, "check", key) from exc
+            raise self.store_error(exc, "check", key) from exc
         else:
             return head
         # HEAD has no body, so a missing bucket is the same bare 404 as a missing key; ask the
@@ -322,9 +322,9 @@ class S3Store:
         except ClientError as exc:
             if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
                 exc.response.setdefault("Error", {})["Code"] = "NoSuchBucket"
-            raise self._error(exc, "check", key) from exc
+            raise self.store_error(exc, "check", key) from exc
         except Exception as exc:
-            raise self._error(exc, "check", key) from exc
+            raise self.store_error(exc, "check", key) from exc
         return None
 
     def exists(self, key: str) -> bool:
@@ -344,7 +344,7 @@ class S3Store:
             for page in pages:
                 keys.extend(item["Key"][len(base) :] for item in page.get("Contents", []))
         except Exception as exc:
-            raise self._error(exc, f"list keys starting with {prefix!r} in", None) from exc
+            raise self.store_error(exc, f"list keys starting with {prefix!r} in", None) from exc
         return sorted(keys)
 
 
