@@ -31,11 +31,8 @@ const property = (name) =>
     has: page.locator(".schema-form-property__label", { hasText: new RegExp(`^${name}( \\(Optional\\))?$`) }),
   });
 
-try {
-  await page.goto(`${ui}/deployments/deployment/${deploymentId}`);
-  // Exact match: the "Runs" navigation item also matches "Run".
-  await page.getByRole("button", { name: "Run", exact: true }).click();
-  await page.getByText("Custom run", { exact: true }).click();
+// Fill every parameter field, checking that each value stuck.
+async function fillForm() {
   for (const [name, value] of Object.entries(params)) {
     const prop = property(name);
     const type = typeof value === "number" ? "int" : "str";
@@ -54,14 +51,48 @@ try {
     }
     if (!stuck) throw new Error(`the form did not keep ${name} = ${value}`);
   }
-  // The form can take the last field's value a moment after it shows it (one CI run submitted
-  // auto_clips = 1 after the field had shown 0): let it settle, then check every field again.
-  await page.waitForTimeout(1000);
-  for (const [name, value] of Object.entries(params)) {
-    const shown = await property(name).locator("textarea, input").first().inputValue();
-    if (shown !== String(value)) throw new Error(`before Submit the form shows ${name} = ${shown}, not ${value}`);
+  await page.waitForTimeout(500);
+}
+
+try {
+  await page.goto(`${ui}/deployments/deployment/${deploymentId}`);
+  // Exact match: the "Runs" navigation item also matches "Run".
+  await page.getByRole("button", { name: "Run", exact: true }).click();
+  await page.getByText("Custom run", { exact: true }).click();
+  // The form is filled only once the page has loaded the deployment (its defaults arrive over
+  // the network and can land on top of a value typed too early).
+  await page.waitForLoadState("networkidle");
+  // What the UI sends is what counts: the create-flow-run request is checked before it leaves,
+  // and a request whose parameters differ from what was typed is held back and the form filled
+  // again (one CI run submitted auto_clips = 1 while the field showed 0).
+  let sent = null;
+  let mismatch = null;
+  await page.route("**/deployments/*/create_flow_run", async (route) => {
+    const body = route.request().postDataJSON() ?? {};
+    const got = body.parameters ?? {};
+    const wrong = Object.entries(params).filter(([k, v]) => got[k] !== v);
+    if (wrong.length > 0) {
+      mismatch = wrong.map(([k, v]) => `${k} = ${JSON.stringify(got[k])}, not ${JSON.stringify(v)}`).join("; ");
+      await route.abort();
+    } else {
+      sent = got;
+      await route.continue();
+    }
+  });
+  for (let round = 0; round < 3 && !sent; round++) {
+    if (round > 0) {
+      console.error(`the UI sent ${mismatch}: filling the form again`);
+      mismatch = null;
+    }
+    await fillForm();
+    await page.getByRole("button", { name: "Submit", exact: true }).click();
+    const roundEnd = Math.min(deadline, Date.now() + 30_000);
+    while (!sent && !mismatch && Date.now() < roundEnd) await page.waitForTimeout(200);
+    if (!sent && !mismatch) throw new Error("Submit sent no create_flow_run request within 30 s");
   }
-  await page.getByRole("button", { name: "Submit", exact: true }).click();
+  if (!sent) throw new Error(`the UI kept sending other parameters than typed: ${mismatch}`);
+  // Routing turns the browser's HTTP cache off; the run page reloads below need it back.
+  await page.unrouteAll({ behavior: "ignoreErrors" });
 
   // The UI opens the new flow run, or offers a link to it in a toast.
   let flowRunId = null;
@@ -81,6 +112,7 @@ try {
   let state = null;
   while (Date.now() < deadline) {
     const badges = page.locator(".state-badge");
+    await badges.first().waitFor({ timeout: 15_000 }).catch(() => {});
     const texts = (await badges.allInnerTexts()).map((t) => t.trim());
     state = texts.find((t) => terminal.test(t)) ?? null;
     if (state) break;
