@@ -8,7 +8,6 @@ import pytest
 
 from s3server import S3Server, seaweedfs
 
-
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """One real SeaweedFS S3 server for the whole test session."""
@@ -39,3 +38,32 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     os.environ["TOUKTOUK_CACHE_DIR"] = str(tmp_path_factory.mktemp("transcripts"))
     with prefect_test_harness(server_startup_timeout=60):
         yield
+
+
+@pytest.fixture(scope="module")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One `prefect server` for a module whose tests run `touktouk publish` as subprocesses, so
+    each publish starts its flow at once."""
+    from touktouk.orchestration.serve import api_url, free_port, prefect_env, start_server, stop
+
+    tmp = tmp_path_factory.mktemp("module-prefect")
+    port = free_port()
+    api = api_url("127.0.0.1", port)
+    proc = start_server("127.0.0.1", port, prefect_env(api, PREFECT_HOME=str(tmp / "home")), log=tmp / "server.log")
+    try:
+        yield api
+    finally:
+        stop(proc)
+
+
+@pytest.fixture
+def holding_proxy(s3_env: S3Server) -> Iterator[object]:
+    """The counting proxy in front of the session's SeaweedFS, able to hold one PUT's answer
+    (tests/crash_helpers.py)."""
+    from crash_helpers import HoldingProxy
+
+    with HoldingProxy(s3_env.endpoint_url) as p:
+        try:
+            yield p
+        finally:
+            p.release()

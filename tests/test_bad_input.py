@@ -167,6 +167,7 @@ def _published_from(footage: Path, series_file: Path, episode_file: Path) -> dic
     """Put `footage` in the store as the master of an episode and write its manifest (the real
     builder); returns every stored file with its inode and mtime, to prove nothing changes."""
     from touktouk.config import load_episode, load_series
+    from touktouk.hashing import file_sha256
     from touktouk.publish.manifest import build_manifest, to_json
     from touktouk.store.keys import episode_prefix, manifest_key, master_key
     from touktouk.store.url import open_store
@@ -174,7 +175,7 @@ def _published_from(footage: Path, series_file: Path, episode_file: Path) -> dic
     series, episode = load_series(series_file), load_episode(episode_file)
     store = open_store(series.store)
     prefix = episode_prefix(series, episode)
-    master = store.put_file(master_key(prefix, footage.suffix), footage)
+    master = store.put_file(master_key(prefix, footage.suffix, file_sha256(footage)), footage)
     data = build_manifest(
         series=series, episode=episode, source={"key": master.key}, transcript={}, clips=[], metadata={},
         objects=[master],

@@ -20,33 +20,24 @@ import collections
 import hashlib
 import json
 import os
-import signal
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 from typer.testing import CliRunner
 
-from faultproxy import FaultProxy, Seen
-from media_fixtures import SHARED_MEDIA, espeak_episode, ffmpeg, have_shared
+from crash_helpers import HoldingProxy, Publish, short_speech
 from pipeline_helpers import check_objects, write_series
 from s3server import S3Server
 from touktouk.cli import app
-from touktouk.orchestration.serve import api_url, free_port, prefect_env, start_server, stop
 from touktouk.store.gc import format_age, parse_age, split_by_age
 
 BUCKET = "crash-safety"
 STORE = f"s3://{BUCKET}/shows"
 PREFIX = "touktouk/s01/e07-crash-test"
 MANIFEST = f"shows/{PREFIX}/manifest.json"
-CLIP = f"{PREFIX}/clips/c01/1080x1920.mp4"
+CLIP_FILE = "/1080x1920.mp4"  # the clip's 9:16 file, in its content-named folder
 EPISODE = """
 season = 1
 number = 7
@@ -60,150 +51,13 @@ title = "Bienvenue"
 """
 
 
-# --- a proxy that can hold one request while the test kills the client ---------------------
-
-
-class HoldingProxy(FaultProxy):
-    """The counting proxy, plus `hold`: once the server has stored the first PUT whose path ends
-    with `suffix`, its answer waits until `release`. The test kills the publish meanwhile, so the
-    object is complete in the store but the publish never learnt it."""
-
-    def __init__(self, upstream: str) -> None:
-        super().__init__(upstream)
-        self._suffix: str | None = None
-        self.reached = threading.Event()
-        self._released = threading.Event()
-
-    def hold(self, suffix: str) -> None:
-        self._suffix = suffix
-        self.reached.clear()
-        self._released.clear()
-
-    def release(self) -> None:
-        self._suffix = None
-        self._released.set()
-
-    def _record(self, seen: Seen) -> None:
-        super()._record(seen)
-        suffix = self._suffix
-        if suffix and seen.forwarded and seen.method == "PUT" and seen.path.endswith(suffix):
-            self.reached.set()
-            self._released.wait(120)
-
-
-# --- the `touktouk publish` process ----------------------------------------------------------
-
-
-class Publish:
-    """`touktouk publish` in its own process group, its output collected line by line."""
-
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "touktouk.cli", "publish", *args],
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,  # the group holds ffmpeg children too
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    @property
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    def saw(self, text: str) -> bool:
-        return any(text in line for line in list(self.lines))
-
-    def kill_when(self, reached: Callable[[], bool], what: str, timeout: float = 300) -> None:
-        """SIGKILL the whole process group as soon as `reached()` is true."""
-        deadline = time.monotonic() + timeout
-        while not reached():
-            if self.proc.poll() is not None:
-                raise AssertionError(
-                    f"publish ended (exit {self.proc.returncode}) before {what}:\n{self.output[-4000:]}"
-                )
-            if time.monotonic() > deadline:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                raise AssertionError(f"no {what} within {timeout:.0f} s:\n{self.output[-4000:]}")
-            time.sleep(0.02)
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        assert self.proc.wait(30) == -signal.SIGKILL
-        self._reader.join(10)
-
-    def wait_ok(self, timeout: float = 300) -> str:
-        try:
-            code = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            raise AssertionError(f"publish still running after {timeout:.0f} s:\n{self.output[-4000:]}") from None
-        self._reader.join(10)
-        assert code == 0, self.output[-4000:]
-        return self.output
-
-    def rendering(self) -> bool:
-        """True while an ffmpeg child is writing the clip's 1080x1920 file."""
-        try:
-            children = psutil.Process(self.proc.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            return False
-        for child in children:
-            try:
-                cmd = child.cmdline()
-            except psutil.Error:
-                continue
-            if cmd and Path(cmd[0]).name == "ffmpeg" and any(a.endswith("1080x1920.mp4") for a in cmd):
-                return True
-        return False
-
-
 # --- fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One `prefect server` for the module, so each publish starts its flow at once."""
-    tmp = tmp_path_factory.mktemp("crash-prefect")
-    port = free_port()
-    api = api_url("127.0.0.1", port)
-    env = prefect_env(api, PREFECT_HOME=str(tmp / "home"))
-    proc = start_server("127.0.0.1", port, env, log=tmp / "server.log")
-    try:
-        yield api
-    finally:
-        stop(proc)
 
 
 @pytest.fixture(scope="module")
 def footage(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """About 10 s of French speech over a small test picture (a FLEURS clip, or espeak-ng)."""
-    folder = tmp_path_factory.mktemp("crash-footage")
-    if not have_shared("fleurs-fr-003.ogg"):
-        return espeak_episode(folder / "episode.mp4").path
-    out = folder / "episode.mp4"
-    ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25", "-i", str(SHARED_MEDIA / "fleurs-fr-003.ogg"), "-shortest",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2", str(out),
-    )  # fmt: skip
-    return out
-
-
-@pytest.fixture
-def proxy(s3_env: S3Server) -> Iterator[HoldingProxy]:
-    with HoldingProxy(s3_env.endpoint_url) as p:
-        try:
-            yield p
-        finally:
-            p.release()
+    return short_speech(tmp_path_factory.mktemp("crash-footage"))
 
 
 def _sha256(data: bytes) -> str:
@@ -219,8 +73,9 @@ def test_publish_killed_at_any_point_then_rerun_completes_without_duplicates(
     footage: Path,
     prefect_api: str,
     s3_env: S3Server,
-    proxy: HoldingProxy,
+    holding_proxy: HoldingProxy,
 ) -> None:
+    proxy = holding_proxy
     s3 = s3_env.client()
     s3.create_bucket(Bucket=BUCKET)
     series = write_series(tmp_path / "touktouk.toml", store=STORE, auto_clips=0, platforms=("youtube_shorts",))
@@ -270,14 +125,15 @@ def test_publish_killed_at_any_point_then_rerun_completes_without_duplicates(
     assert_stored_objects_complete()
 
     # 3. Killed in the middle of the uploads: the clip reached the server, its answer never came back.
-    proxy.hold("/" + CLIP)
+    proxy.hold(CLIP_FILE)
     run = publish()
     run.kill_when(proxy.reached.is_set, "the clip upload")
     proxy.release()
-    assert CLIP in puts() and MANIFEST not in stored()
+    (clip,) = [k for k in puts() if k.endswith(CLIP_FILE)]
+    assert clip.startswith(f"{PREFIX}/clips/c00m01.0s/") and MANIFEST not in stored()
     assert_stored_objects_complete()
     orphans = sorted(k.removeprefix("shows/") for k in stored())
-    assert CLIP in orphans and f"{PREFIX}/master/footage.mp4" in orphans
+    assert clip in orphans and any(k.startswith(f"{PREFIX}/master/") and k.endswith("/footage.mp4") for k in orphans)
 
     # gc lists what the interrupted run left; young objects are kept even with --delete.
     runner = CliRunner()  # in-process, straight to the server (s3_env's AWS_ENDPOINT_URL)
@@ -300,7 +156,8 @@ def test_publish_killed_at_any_point_then_rerun_completes_without_duplicates(
     check_objects(published, lambda key: s3.get_object(Bucket=BUCKET, Key=f"shows/{key}")["Body"].read())
     assert {o["key"] for o in published["objects"]} >= set(orphans)
     assert all(n == 1 for n in puts().values()), f"sent twice: {puts()}"
-    assert proxy.writes()[-1].path.endswith("/manifest.json"), "the manifest is written last"
+    last = [r.path for r in proxy.writes()][-2:]
+    assert last[0].endswith("/manifest.json") and last[1].endswith("/links.json"), "the manifest, then its links"
     assert runner.invoke(app, ["gc", STORE]).output.count("unreferenced s3://") == 0
 
 

@@ -1,7 +1,9 @@
 """Idempotent publish: unchanged re-runs send nothing, links.json, object metadata, secrets, gc.
 
-Most tests drive `publish.publish_outputs` (the body of the publish task) with small synthetic
-files; requests are counted at the server by tests/faultproxy.py in front of SeaweedFS.
+Most tests drive the path the flow takes, with small synthetic files: `pipeline.master.store_footage`
+(the store-footage task), `pipeline.clips.store_rendered_clip` (the end of each render task), then
+`publish.publish_outputs` (the publish task) with the stored clips. Requests are counted at the
+server by tests/faultproxy.py in front of SeaweedFS.
 """
 
 from __future__ import annotations
@@ -26,12 +28,17 @@ from faultproxy import FaultProxy
 from s3server import S3Server
 from touktouk.cli import app
 from touktouk.config import EpisodeConfig, SeriesConfig
+from touktouk.pipeline.clips import store_rendered_clip
+from touktouk.pipeline.fingerprints import clip_inputs, hash_parts
+from touktouk.pipeline.job import RenderJob
+from touktouk.pipeline.master import store_footage
 from touktouk.publish.commit import Inputs, RenderedClip, publish_outputs
 from touktouk.publish.manifest import build_links, keep_generated_at, links_still_good, to_json
 from touktouk.render.encode import OutputSpec
 from touktouk.render.probe import MediaInfo
 from touktouk.store.base import MEDIA_CACHE_CONTROL, StoreError
 from touktouk.store.gc import find_garbage, unreferenced_keys
+from touktouk.store.keys import episode_prefix
 from touktouk.store.local import LocalStore
 from touktouk.store.url import open_store
 from touktouk.types import ClipPlan, Transcript
@@ -85,7 +92,41 @@ def _job(media: Path, store_url: str, *, render: str = "render-a.mp4", title: st
 
 
 def _publish(job: dict[str, Any]) -> str:
-    return publish_outputs(**job, logger=LOG)
+    """What the flow does after rendering: store the footage, store each clip's files from its
+    render task, then the publish task with those stored clips."""
+    inputs: Inputs = job["inputs"]
+    master = store_footage(inputs, LOG)
+    render_job = RenderJob(
+        store_url=inputs.store_url,
+        endpoint_url=None,
+        prefix=episode_prefix(inputs.series, inputs.episode),
+        episode_id=inputs.episode.episode_id,
+        master=master,
+        footage_hint=str(inputs.footage),
+        info=job["info"],
+        transcript=job["transcript"],
+        series=inputs.series,
+    )
+    store = open_store(inputs.store_url)
+    clips = []
+    for rendered in job["clips"]:
+        inputs_sha = hash_parts(clip_inputs(rendered.plan, render_job))
+        stored = store_rendered_clip(store, render_job, rendered, LOG, inputs_sha)
+        stored.metadata = dict(rendered.metadata)  # the describe task fills it in the flow
+        clips.append(stored)
+    return publish_outputs(
+        inputs, job["info"], job["transcript"], job["transcript_files"], clips, job["episode_metadata"],
+        logger=LOG, master=master,
+    )  # fmt: skip
+
+
+def _manifest_of(read: Any, key: str = f"{PREFIX}/manifest.json") -> dict[str, Any]:
+    return json.loads(read(key))
+
+
+def _clip_key(manifest: dict[str, Any], name: str) -> str:
+    """The key of a clip file ("1080x1920.mp4", "captions.srt", "metadata.json") in a manifest."""
+    return next(o["key"] for o in manifest["objects"] if o["key"].endswith(f"/{name}") and "/clips/" in o["key"])
 
 
 @pytest.fixture
@@ -127,16 +168,31 @@ def test_local_rerun_rewrites_nothing(media_dir: Path, tmp_path: Path, caplog: p
         assert url == (store / key).as_uri()
 
 
-def test_local_store_compares_bytes_so_a_different_render_is_stored(media_dir: Path, tmp_path: Path) -> None:
+def test_a_different_render_goes_to_a_new_folder_and_the_old_one_stays(media_dir: Path, tmp_path: Path) -> None:
     store = tmp_path / "store"
     _publish(_job(media_dir, str(store)))
-    before = json.loads((store / PREFIX / "manifest.json").read_bytes())
+    before = _manifest_of(lambda k: (store / k).read_bytes())
+    old_key = _clip_key(before, "1080x1920.mp4")
+    old_files = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in store.rglob("*") if p.is_file()}
     _publish(_job(media_dir, str(store), render="render-b.mp4"))
-    after = json.loads((store / PREFIX / "manifest.json").read_bytes())
-    key = f"{PREFIX}/clips/c01/1080x1920.mp4"
-    assert (store / key).read_bytes() == (media_dir / "render-b.mp4").read_bytes()
-    assert [o["key"] for o in after["objects"]] == [o["key"] for o in before["objects"]]
-    assert {o["key"] for o in after["objects"] if o not in before["objects"]} == {key}
+    after = _manifest_of(lambda k: (store / k).read_bytes())
+    new_key = _clip_key(after, "1080x1920.mp4")
+    assert new_key != old_key and new_key.rsplit("/", 2)[0] == old_key.rsplit("/", 2)[0] == f"{PREFIX}/clips/c01"
+    assert (store / new_key).read_bytes() == (media_dir / "render-b.mp4").read_bytes()
+    # Every file the old manifest listed is still there, untouched (same inode and mtime).
+    for obj in before["objects"]:
+        path = store / obj["key"]
+        assert old_files[path] == (path.stat().st_ino, path.stat().st_mtime_ns), obj["key"]
+    # The old manifest went to the history, byte for byte.
+    (kept,) = (store / PREFIX / "history").iterdir()
+    assert json.loads(kept.read_bytes()) == before
+    # Only the clip's folder changed: its files move together (captions included), the rest stays.
+    changed = {o["key"] for o in after["objects"]} - {o["key"] for o in before["objects"]}
+    assert {k for k in changed if "/review/" not in k} == {
+        k.replace(old_key.rsplit("/", 1)[0], new_key.rsplit("/", 1)[0])
+        for k in {o["key"] for o in before["objects"]}
+        if k.startswith(old_key.rsplit("/", 1)[0] + "/")
+    }
 
 
 def test_local_stat_computes_sha256_on_demand(tmp_path: Path) -> None:
@@ -162,7 +218,9 @@ def test_s3_rerun_sends_nothing(media_dir: Path, proxy: FaultProxy, bucket: str,
     assert location == f"s3://{bucket}/shows/{PREFIX}/manifest.json"
     first = _written_keys(proxy, bucket)
     assert {f"shows/{PREFIX}/manifest.json", f"shows/{PREFIX}/links.json"} <= set(first)
-    assert proxy.writes()[-1].path.endswith("/manifest.json"), "the manifest is written last"
+    paths = [r.path for r in proxy.writes()]
+    # Every object first, then the manifest (the commit point), then links.json derived from it.
+    assert paths[-2].endswith("/manifest.json") and paths[-1].endswith("/links.json"), paths[-3:]
     client = s3_env.client()
     manifest_bytes = client.get_object(Bucket=bucket, Key=f"shows/{PREFIX}/manifest.json")["Body"].read()
     links_bytes = client.get_object(Bucket=bucket, Key=f"shows/{PREFIX}/links.json")["Body"].read()
@@ -173,12 +231,15 @@ def test_s3_rerun_sends_nothing(media_dir: Path, proxy: FaultProxy, bucket: str,
     assert client.get_object(Bucket=bucket, Key=f"shows/{PREFIX}/manifest.json")["Body"].read() == manifest_bytes
     assert client.get_object(Bucket=bucket, Key=f"shows/{PREFIX}/links.json")["Body"].read() == links_bytes
 
-    # A re-render with other bytes from the same inputs (another machine's x264 threads) is
-    # recognised by its inputs-sha256: not sent, and the manifest keeps the stored object.
+    # A re-render with other bytes (another machine's x264 threads) goes under new keys: no key
+    # the live manifest lists is written, and the old manifest is kept in the history.
+    live = {f"shows/{o['key']}" for o in json.loads(manifest_bytes)["objects"]}
     proxy.reset()
     _publish(_job(media_dir, url, render="render-b.mp4"))
-    assert proxy.writes() == []
-    assert client.get_object(Bucket=bucket, Key=f"shows/{PREFIX}/manifest.json")["Body"].read() == manifest_bytes
+    written = set(_written_keys(proxy, bucket))
+    assert not written & live, written & live
+    assert any(k.startswith(f"shows/{PREFIX}/history/") for k in written)
+    assert any(k.endswith("/1080x1920.mp4") for k in written)
 
 
 def test_s3_changed_field_resends_only_what_depends_on_it(media_dir: Path, proxy: FaultProxy, bucket: str) -> None:
@@ -186,31 +247,33 @@ def test_s3_changed_field_resends_only_what_depends_on_it(media_dir: Path, proxy
     _publish(_job(media_dir, url))
     proxy.reset()
     _publish(_job(media_dir, url, title="Un autre titre"))
-    # The review page shows the titles, so it changes with them; nothing else is sent again.
-    assert _written_keys(proxy, bucket) == [
-        f"{PREFIX}/clips/c01/metadata.json",
-        f"{PREFIX}/manifest.json",
-        f"{PREFIX}/review.html",
-    ]
-    assert proxy.writes()[-1].path.endswith("/manifest.json")
+    # The review page shows the titles, so it changes with them; nothing else is sent again but
+    # the old manifest into the history, the manifest, then links.json for the new keys.
+    written = [r.path.removeprefix(f"/{bucket}/") for r in proxy.writes()]
+    assert [k.split("/")[3] if k.count("/") > 3 else k.rsplit("/", 1)[-1] for k in written] == [
+        "clips", "review", "history", "manifest.json", "links.json",
+    ]  # fmt: skip
+    assert written[0].startswith(f"{PREFIX}/clips/c01/") and written[0].endswith("/metadata.json")
 
 
 def test_s3_object_metadata_and_cache_control(media_dir: Path, s3_env: S3Server, bucket: str) -> None:
     _publish(_job(media_dir, f"s3://{bucket}"))
     client = s3_env.client()
-    clip = client.head_object(Bucket=bucket, Key=f"{PREFIX}/clips/c01/1080x1920.mp4")
+    manifest = _manifest_of(lambda k: client.get_object(Bucket=bucket, Key=k)["Body"].read())
+    clip = client.head_object(Bucket=bucket, Key=_clip_key(manifest, "1080x1920.mp4"))
     meta = clip["Metadata"]
     assert meta["sha256"] == hashlib.sha256((media_dir / "render-a.mp4").read_bytes()).hexdigest()
     assert (meta["episode"], meta["clip"], meta["platform"]) == ("s01e07-idem", "c01", "tiktok,instagram_reels")
     assert len(meta["inputs-sha256"]) == 64
     assert clip["ContentType"] == "video/mp4" and clip["CacheControl"] == MEDIA_CACHE_CONTROL
-    master = client.head_object(Bucket=bucket, Key=f"{PREFIX}/master/footage.mp4")
+    assert MEDIA_CACHE_CONTROL == "public, max-age=31536000, immutable"
+    master = client.head_object(Bucket=bucket, Key=manifest["source"]["key"])
     assert master["Metadata"]["episode"] == "s01e07-idem" and "clip" not in master["Metadata"]
     for name in ("manifest.json", "links.json"):
         head = client.head_object(Bucket=bucket, Key=f"{PREFIX}/{name}")
         assert head["CacheControl"] == "no-cache" and head["ContentType"] == "application/json"
     store = open_store(f"s3://{bucket}")
-    info = store.stat(f"{PREFIX}/clips/c01/metadata.json")
+    info = store.stat(_clip_key(manifest, "metadata.json"))
     assert info is not None and info.metadata["platform"] == "tiktok" and info.sha256 == info.metadata["sha256"]
 
 
@@ -223,7 +286,8 @@ def test_s3_links_are_presigned_and_objects_private(
     links = json.loads(client.get_object(Bucket=bucket, Key=f"{PREFIX}/links.json")["Body"].read())
     expires = datetime.fromisoformat(links["expires_at"]) - datetime.now(UTC)
     assert timedelta(minutes=58) < expires <= timedelta(hours=1)
-    url = links["links"][f"{PREFIX}/transcript/transcript.srt"]
+    manifest = _manifest_of(lambda k: client.get_object(Bucket=bucket, Key=k)["Body"].read())
+    url = links["links"][manifest["transcript"]["srt"]]
     assert parse_qs(urlsplit(url).query)["X-Amz-Expires"] == ["3600"]
     assert s3_env.secret_key not in json.dumps(links)
     with urllib.request.urlopen(url, timeout=10) as resp:
@@ -273,7 +337,9 @@ def test_permanent_failure_keeps_previous_manifest(
     proxy.reset()
     # Resumable: the re-run completes and sends only what changed.
     _publish(_job(media_dir, url, title="Un autre titre"))
-    assert _written_keys(proxy, bucket) == [f"{PREFIX}/clips/c01/metadata.json", key, f"{PREFIX}/review.html"]
+    written = _written_keys(proxy, bucket)
+    assert len(written) == 5 and {key, f"{PREFIX}/links.json"} <= set(written)
+    assert {k.split("/")[3] for k in written if k.count("/") > 3} == {"clips", "history", "review"}
 
 
 # --- pure helpers --------------------------------------------------------------------------
@@ -357,7 +423,8 @@ def test_s3_gc_deletes(media_dir: Path, s3_env: S3Server, bucket: str) -> None:
     _publish(_job(media_dir, f"s3://{bucket}/p"))
     store = open_store(f"s3://{bucket}/p")
     store.put_bytes(f"{PREFIX}/clips/c09/captions.srt", b"old", "application/x-subrip")
-    assert find_garbage(store) == [f"{PREFIX}/clips/c09/captions.srt"]
+    now = datetime.now(UTC)
+    assert find_garbage(store, now=now) == [f"{PREFIX}/clips/c09/captions.srt"]
     store.delete(f"{PREFIX}/clips/c09/captions.srt")
     store.delete(f"{PREFIX}/clips/c09/never-existed.srt")  # not an error
-    assert find_garbage(store) == []
+    assert find_garbage(store, now=now) == []

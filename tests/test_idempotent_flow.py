@@ -66,7 +66,7 @@ def test_rerun_uploads_nothing_and_leaks_no_secret(
         head = client.head_object(Bucket="idempotent", Key=name)
         assert secret.encode() not in body, name
         assert secret not in json.dumps(head["Metadata"]), name
-    assert any(name.endswith("/review.html") for name in stored)
+    assert manifest["review"].endswith("/index.html") and f"shows/{manifest['review']}" in stored
     with get_client(sync_client=True) as api:
         artifacts = api.read_artifacts()
     assert {a.type for a in artifacts} >= {"markdown", "table"}, "the run's summary and clip table"

@@ -14,14 +14,22 @@ from touktouk.config import SLUG, EpisodeConfig, SeriesConfig
 from touktouk.publish.manifest import SCHEMA, build_manifest, to_json
 from touktouk.store.base import StoredObject, validate_key
 from touktouk.store.keys import (
-    clip_caption_keys,
+    clip_file_names,
+    clip_folder,
     clip_metadata_key,
-    clip_video_key,
+    content_version,
     episode_prefix,
+    history_key,
+    is_pointer,
+    links_key,
     manifest_key,
     master_key,
+    review_key,
     transcript_keys,
+    youtube_master_key,
 )
+
+SHA_A, SHA_B = "a" * 64, "b" * 64
 
 slugs = st.from_regex(SLUG, fullmatch=True).filter(lambda s: len(s) <= 60)
 episodes = st.builds(
@@ -35,12 +43,16 @@ series_configs = st.builds(SeriesConfig, series_slug=slugs)
 
 
 def all_keys(prefix: str, suffix: str, clip_id: str, width: int, height: int) -> list[str]:
+    names = clip_file_names([(width, height)], ["srt", "vtt", "ass"], ["cover", "thumb01"])
+    folder = clip_folder(prefix, clip_id, {n: SHA_A for n in names.values()})
     return [
-        master_key(prefix, suffix),
-        *transcript_keys(prefix).values(),
-        clip_video_key(prefix, clip_id, width, height),
-        *clip_caption_keys(prefix, clip_id).values(),
-        clip_metadata_key(prefix, clip_id),
+        master_key(prefix, suffix, SHA_A),
+        *transcript_keys(prefix, {"json": SHA_A, "srt": SHA_B, "vtt": SHA_A, "en.srt": SHA_B}).values(),
+        *(f"{folder}/{name}" for name in names.values()),
+        clip_metadata_key(prefix, clip_id, SHA_A),
+        review_key(prefix, SHA_A),
+        youtube_master_key(prefix, SHA_B),
+        history_key(prefix, "2026-12-01T23:11:54+00:00", SHA_A),
         manifest_key(prefix),
     ]
 
@@ -50,16 +62,39 @@ def test_key_layout() -> None:
     episode = EpisodeConfig(season=2, number=7, slug="marie-dupont", title="Marie")
     prefix = episode_prefix(series, episode)
     assert prefix == "touktouk/s02/e07-marie-dupont"
-    assert master_key(prefix, ".MP4") == f"{prefix}/master/footage.mp4"
-    assert transcript_keys(prefix) == {
-        "json": f"{prefix}/transcript/transcript.json",
-        "srt": f"{prefix}/transcript/transcript.srt",
-        "vtt": f"{prefix}/transcript/transcript.vtt",
+    v = content_version({"footage.mp4": SHA_A})
+    assert len(v) == 16 and master_key(prefix, ".MP4", SHA_A) == f"{prefix}/master/{v}/footage.mp4"
+    keys = transcript_keys(prefix, {"json": SHA_A, "srt": SHA_B, "vtt": SHA_A})
+    tv = content_version({"transcript.json": SHA_A, "transcript.srt": SHA_B, "transcript.vtt": SHA_A})
+    assert keys == {fmt: f"{prefix}/transcript/{tv}/transcript.{fmt}" for fmt in ("json", "srt", "vtt")}
+    names = clip_file_names([(1080, 1920), (1080, 1080)], ["srt", "vtt", "ass"], ["cover", "thumb01", "thumb02"])
+    assert names == {
+        "1080x1920": "1080x1920.mp4",
+        "1080x1080": "1080x1080.mp4",
+        "srt": "captions.srt",
+        "vtt": "captions.vtt",
+        "ass": "captions.ass",
+        "cover": "cover.jpg",
+        "thumb01": "thumbs/01.jpg",
+        "thumb02": "thumbs/02.jpg",
     }
-    assert clip_video_key(prefix, "c01", 1080, 1920) == f"{prefix}/clips/c01/1080x1920.mp4"
-    assert set(clip_caption_keys(prefix, "c01")) == {"srt", "vtt", "ass"}
-    assert clip_metadata_key(prefix, "c01") == f"{prefix}/clips/c01/metadata.json"
-    assert manifest_key(prefix) == f"{prefix}/manifest.json"
+    shas = {n: SHA_A for n in names.values()}
+    assert clip_folder(prefix, "c01m42.3s", shas) == f"{prefix}/clips/c01m42.3s/{content_version(shas)}"
+    assert manifest_key(prefix) == f"{prefix}/manifest.json" and is_pointer(manifest_key(prefix))
+    assert links_key(prefix) == f"{prefix}/links.json" and is_pointer(links_key(prefix))
+    assert not is_pointer(review_key(prefix, SHA_A))
+    # History entries sort by time (UTC), then are told apart by their bytes.
+    assert (
+        history_key(prefix, "2026-12-02T00:11:54+01:00", SHA_B) == f"{prefix}/history/20261201T231154Z-{'b' * 16}.json"
+    )
+
+
+def test_a_folder_name_changes_with_any_file_and_with_names() -> None:
+    base = {"1080x1920.mp4": SHA_A, "captions.srt": SHA_B}
+    assert content_version(base) == content_version(dict(reversed(base.items())))  # order does not matter
+    assert content_version(base) != content_version({**base, "captions.srt": SHA_A})
+    assert content_version(base) != content_version({"1080x1080.mp4": SHA_A, "captions.srt": SHA_B})
+    assert content_version(base) != content_version({**base, "cover.jpg": SHA_A})
 
 
 @pytest.mark.parametrize(
@@ -81,8 +116,8 @@ def test_key_layout() -> None:
     ],
 )
 def test_master_key_keeps_only_safe_extensions(suffix: str, ext: str) -> None:
-    key = master_key("touktouk/s01/e01-x", suffix)
-    assert key == f"touktouk/s01/e01-x/master/footage{ext}"
+    key = master_key("touktouk/s01/e01-x", suffix, SHA_A)
+    assert key.startswith("touktouk/s01/e01-x/master/") and key.endswith(f"/footage{ext}")
     assert validate_key(key) == key
 
 
@@ -98,14 +133,14 @@ def test_every_key_is_accepted_by_the_store(
     series: SeriesConfig, episode: EpisodeConfig, suffix: str, clip_n: int, width: int, height: int
 ) -> None:
     prefix = episode_prefix(series, episode)
-    for key in all_keys(prefix, suffix, f"c{clip_n:02d}", width, height):
+    for key in all_keys(prefix, suffix, f"c{clip_n:02d}m00.0s", width, height):
         assert validate_key(key) == key
         assert key.startswith(f"{series.series_slug}/s{episode.season:02d}/")
 
 
 def test_master_key_rejects_a_trailing_newline() -> None:
     # A Linux file may be named "video.mp4\n"; Path(...).suffix is then ".mp4\n".
-    key = master_key("touktouk/s01/e01-x", ".mp4\n")
+    key = master_key("touktouk/s01/e01-x", ".mp4\n", SHA_A)
     assert validate_key(key) == key
 
 
@@ -134,7 +169,7 @@ def _manifest() -> tuple[dict, SeriesConfig, EpisodeConfig, list[StoredObject]]:
     )
     prefix = episode_prefix(series, episode)
     objects = [
-        StoredObject(master_key(prefix, ".mp4"), 1234, "a" * 64, "video/mp4"),
+        StoredObject(master_key(prefix, ".mp4", "a" * 64), 1234, "a" * 64, "video/mp4"),
         StoredObject(manifest_key(prefix), 56, "b" * 64, "application/json"),
     ]
     data = build_manifest(

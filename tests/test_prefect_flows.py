@@ -237,41 +237,53 @@ def test_task_runner_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
         task_runner_from_env()
 
 
-def test_transcribe_is_cached_by_audio_content_not_path(
-    tmp_path: Path, prefect_harness: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+def test_transcript_cache_is_keyed_by_content_and_every_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two runs whose audio lies in different (per-run) folders: Whisper runs once, the second
-    task run is Cached; a different prompt is a different key. Whisper itself is replaced by a
-    counting stand-in here (the real one is exercised by the end-to-end tests)."""
-    import logging
+    """The transcript's one cache (`transcribe.cache`): two files with the same audio in different
+    folders are one entry; the prompt, a guard or VAD setting and the code version are each part of
+    the key; deleting the folder clears it (no Prefect cache holds transcripts). Whisper is a
+    counting stand-in here (the real one runs in the end-to-end tests)."""
+    import shutil
 
-    from prefect import flow
-
-    from touktouk.config import SeriesConfig
-    from touktouk.orchestration import tasks as tasks_module
+    from touktouk.config import WhisperSettings
+    from touktouk.transcribe import backends, cache, guards, vad
+    from touktouk.transcribe.run import transcribe
     from touktouk.types import Transcript
 
     calls: list[Path] = []
 
-    def fake_transcribe(audio: Path, *args: object, **kwargs: object) -> tuple[Transcript, bool]:
-        calls.append(audio)
-        return Transcript("fr", 1.0, (), "base", "stand-in"), False
+    class Counting:
+        def __init__(self, settings: WhisperSettings) -> None:
+            self.settings = settings
 
-    monkeypatch.setattr(tasks_module, "transcribe", fake_transcribe)
-    content = secrets.token_bytes(4096)  # unique: no cache entry from an earlier session can match
-    series = SeriesConfig()
+        def transcribe(self, audio: Path, **kwargs: object) -> Transcript:
+            calls.append(audio)
+            return Transcript("fr", 1.0, (), "base", "stand-in")
 
-    @flow
-    def run(folder: str, prompt: str) -> str:
-        audio = tmp_path / folder / "audio-16k.wav"
-        audio.parent.mkdir(exist_ok=True)
-        audio.write_bytes(content)
-        state = transcribe_task(audio, series, prompt, return_state=True)
-        return str(state.name)
+    monkeypatch.setitem(backends.BACKENDS, "faster-whisper", Counting)
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("TOUKTOUK_CACHE_DIR", str(folder))
+    content = secrets.token_bytes(4096)
+    audio = []
+    for name in ("run1", "run2"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "audio-16k.wav").write_bytes(content)
+        audio.append(tmp_path / name / "audio-16k.wav")
+    settings = WhisperSettings()
 
-    with caplog.at_level(logging.INFO):
-        assert run("run1", "Camille Martin") == "Completed"
-        assert run("run2", "Camille Martin") == "Cached"
-        assert run("run3", "Awa Diallo") == "Completed"
-    assert len(calls) == 2
-    assert "Finished in state Cached" in caplog.text
+    def cached(path: Path, prompt: str = "Camille Martin") -> bool:
+        return transcribe(path, settings, language="fr", prompt=prompt)[1]
+
+    assert not cached(audio[0]) and cached(audio[1]), "same audio elsewhere: the same entry"
+    assert not cached(audio[0], prompt="Awa Diallo")
+    monkeypatch.setattr(guards, "HALLUCINATIONS", (*guards.HALLUCINATIONS, "merci de votre écoute"))
+    assert not cached(audio[0]), "a new hallucination filter is a new key"
+    monkeypatch.setattr(vad, "VAD_PARAMETERS", {"min_speech_duration_ms": 300})
+    assert not cached(audio[0]), "a VAD setting is in the key"
+    monkeypatch.setattr(cache, "source_version", lambda modules: "another engine")
+    assert not cached(audio[0]), "changed transcription code is a new key"
+    assert cached(audio[1])
+    shutil.rmtree(folder)
+    assert not cached(audio[1]), "deleting the cache folder clears it"
+    assert len(calls) == 6

@@ -54,9 +54,24 @@ def local_publish(french, tmp_path_factory: pytest.TempPathFactory, prefect_harn
         vocabulary=False,
         picks='[[picks]]\nstart = "00:00:01"\nend = "00:00:12.5"\ntitle = "Le mot juste"',
     )
-    location = publish_episode(str(french.path), str(episode), None, str(series), translate="en")
+    args = (str(french.path), str(episode), None, str(series))
+    location = publish_episode(*args, translate="en")
     manifest = load_json(Path(location).read_bytes())
-    return {"manifest": manifest, "store": store, "location": Path(location), "tmp": tmp}
+    return {"manifest": manifest, "store": store, "location": Path(location), "tmp": tmp, "args": args}
+
+
+def test_a_rerun_reads_the_footage_once_and_writes_nothing(local_publish, french):
+    from touktouk import hashing
+
+    store = local_publish["store"]
+    files = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in store.rglob("*") if p.is_file()}
+    hashing._MEMO.clear()  # as in a new `touktouk publish` process
+    hashing.reads.clear()
+    assert Path(publish_episode(*local_publish["args"], translate="en")) == local_publish["location"]
+    # The footage is read once for hashing (the duplicate-slug check, the store, the render
+    # cache keys and the publish step share that digest); before, five reads on a local re-run.
+    assert hashing.reads[str(french.path.resolve())] == 1, hashing.reads
+    assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in store.rglob("*") if p.is_file()} == files
 
 
 def test_manifest_lists_every_stored_object_with_matching_sha256(local_publish):
@@ -305,3 +320,33 @@ def test_every_published_caption_file_keeps_reading_speed(local_publish):
     assert {k: vs for k, vs in found.items() if vs} == {}
     strict = _published_caption_violations(local_publish, fast_speech="strict")
     assert {v.rule for vs in strict.values() for v in vs} == {READING_SPEED}
+
+
+def test_adding_a_pick_renames_no_clip_and_renders_only_what_changed(local_publish, caplog):
+    """Last in this module: it publishes a new version of the episode into the module's store."""
+    import logging
+
+    before = local_publish["manifest"]
+    store = local_publish["store"]
+    episode = Path(local_publish["args"][1])
+    episode.write_text(
+        episode.read_text(encoding="utf-8") + '\n[[picks]]\nstart = "00:00:50"\nend = "00:01:02"\ntitle = "Encore"\n',
+        encoding="utf-8",
+    )
+    with caplog.at_level(logging.INFO):
+        location = Path(publish_episode(*local_publish["args"], translate="en"))
+    after = load_json(location.read_bytes())
+    old = {(c["start"], c["end"]): c for c in before["clips"]}
+    new = {(c["start"], c["end"]): c for c in after["clips"]}
+    kept = old.keys() & new.keys()
+    assert (1.0, 12.5) in kept, "the first pick is still chosen"
+    for window in kept:
+        assert new[window]["id"] == old[window]["id"], "no clip is renamed"
+        assert new[window]["outputs"] == old[window]["outputs"], "nor are its files"
+        assert f"Clip {old[window]['id']}: render inputs unchanged, taken from the task cache" in caplog.text
+    (added,) = [c for c in after["clips"] if c["title"] == "Encore"]
+    assert added["id"] == "c00m50.0s" and f"Rendered clip {added['id']}" in caplog.text
+    # The previous manifest is kept in the history, and every object it lists is still there.
+    history = [p.read_bytes() for p in (location.parent / "history").iterdir()]
+    assert [load_json(h)["generated_at"] for h in history] == [before["generated_at"]]
+    check_objects(before, lambda key: (store / key).read_bytes())

@@ -17,19 +17,24 @@ from touktouk.clips.texts import DEFAULT_TEMPLATES, describe
 from touktouk.config import EpisodeConfig, SeriesConfig
 from touktouk.platforms import PLATFORMS
 from touktouk.publish.manifest import build_manifest
-from touktouk.publish.review import build_review_html, relative_href, review_key, thumbnail_keys, thumbnail_times
+from touktouk.publish.review import build_review_html, relative_href, thumbnail_times
 from touktouk.store.base import StoredObject
 from touktouk.store.keys import (
-    clip_caption_keys,
+    clip_file_names,
+    clip_folder,
     clip_metadata_key,
-    clip_video_key,
     episode_prefix,
     manifest_key,
     master_key,
+    review_depth_key,
+    review_key,
     transcript_keys,
 )
 from touktouk.types import Segment, Transcript, Word
 
+SHA = "0" * 64
+TRANSCRIPT = {"json": SHA, "srt": "1" * 64, "vtt": "2" * 64}
+PAGE_KEY = review_key("touktouk/s01/e03-diversidays", "3" * 64)  # where the page is stored
 HOSTILE = "<script>alert('x')</script> & \"quotes\" 'single' </textarea><img src=x onerror=alert(1)>"
 
 
@@ -89,19 +94,22 @@ def sample_manifest(title: str = "Diversidays, sans filtre", guest: str = "Antho
         segments.append(Segment(words[0].start, words[-1].end, text, tuple(words)))
     transcript = Transcript("fr", t, tuple(segments))
     plans = choose_clips(transcript, [], duration=t, count=2, min_seconds=10.0, max_seconds=30.0)
-    keys: list[str] = [master_key(prefix, ".mp4"), *transcript_keys(prefix).values()]
+    keys: list[str] = [master_key(prefix, ".mp4", SHA), *transcript_keys(prefix, TRANSCRIPT).values()]
     entries = []
     for plan in plans:
-        video = clip_video_key(prefix, plan.id, 1080, 1920)
-        small = clip_video_key(prefix, plan.id, 720, 1280)
-        captions = clip_caption_keys(prefix, plan.id)
-        meta_key = clip_metadata_key(prefix, plan.id)
+        names = clip_file_names(
+            [(1080, 1920), (720, 1280)], ["srt", "vtt", "ass"], [f"thumb{i:02d}" for i in (1, 2, 3, 4)]
+        )
+        folder = clip_folder(prefix, plan.id, {n: SHA for n in names.values()})
+        video, small = f"{folder}/1080x1920.mp4", f"{folder}/720x1280.mp4"
+        captions = {fmt: f"{folder}/captions.{fmt}" for fmt in ("srt", "vtt", "ass")}
+        meta_key = clip_metadata_key(prefix, plan.id, SHA)
         fields = {"series": series.series, "guest": guest, "organisation": "Diversidays", "hook": plan.text[:60]}
         metadata = {
             pid: describe(PLATFORMS[pid], fields, ["#ESS"], DEFAULT_TEMPLATES[pid])
             for pid in ("youtube_shorts", "tiktok", "x")
         }
-        keys += [video, small, *captions.values(), meta_key, *thumbnail_keys(prefix, plan.id, 4)]
+        keys += [video, small, *captions.values(), meta_key, *(f"{folder}/thumbs/{i:02d}.jpg" for i in (1, 2, 3, 4))]
         entries.append(
             {
                 "id": plan.id,
@@ -129,7 +137,7 @@ def sample_manifest(title: str = "Diversidays, sans filtre", guest: str = "Antho
         series=series,
         episode=episode,
         source={"key": keys[0], "duration": t},
-        transcript={**transcript_keys(prefix), "words": len(transcript.words)},
+        transcript={**transcript_keys(prefix, TRANSCRIPT), "words": len(transcript.words)},
         clips=entries,
         metadata={"youtube": {"title": title, "text": "Épisode complet.\n\n#ESS", "hashtags": ["#ESS"], "tags": []}},
         objects=objects,
@@ -137,9 +145,8 @@ def sample_manifest(title: str = "Diversidays, sans filtre", guest: str = "Antho
 
 
 def thumbs_of(data: dict[str, Any]) -> dict[str, list[str]]:
-    ep = data["episode"]
-    folder = f"{ep['series_slug']}/s{ep['season']:02d}/e{ep['number']:02d}-{ep['slug']}"
-    return {c["id"]: thumbnail_keys(folder, c["id"], 4) for c in data["clips"]}
+    folders = {c["id"]: c["outputs"][0]["key"].rsplit("/", 1)[0] for c in data["clips"]}
+    return {cid: [f"{folder}/thumbs/{i:02d}.jpg" for i in (1, 2, 3, 4)] for cid, folder in folders.items()}
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +158,7 @@ def sample() -> tuple[dict[str, Any], bytes, Page]:
 
 def test_every_link_resolves_to_a_key_in_the_manifest(sample: tuple[dict[str, Any], bytes, Page]) -> None:
     data, _, page = sample
-    page_key = "touktouk/s01/e03-diversidays/review.html"
+    page_key = PAGE_KEY
     keys = {o["key"] for o in data["objects"]} | {"touktouk/s01/e03-diversidays/manifest.json"}
     targets = [resolve(page_key, h) for h in page.hrefs if not h.startswith("#")]
     targets += [resolve(page_key, s) for s in page.srcs]
@@ -187,7 +194,7 @@ def test_page_shows_each_clip_with_scores_reason_captions_and_thumbnails(
         assert " ".join(clip["text"].split()) in " ".join(text.split())
         assert f"{clip['score']:.2f}" in text
         for thumb in thumbs_of(data)[clip["id"]]:
-            assert relative_href("touktouk/s01/e03-diversidays/review.html", thumb) in page.srcs
+            assert relative_href(PAGE_KEY, thumb) in page.srcs
     for label in ("Whole sentences", "Episode vocabulary", "Question → answer", "Fillers (euh, ben, voilà…)"):
         assert label in text
     assert "TikTok" in text and "X" in text and "#ESS" in text
@@ -234,15 +241,6 @@ def test_relative_hrefs_resolve_back_to_their_key(page: list[str], target: list[
     assert resolve(page_key, href) == posixpath.normpath(key)
 
 
-def test_thumbnail_keys_sit_in_the_clip_folder() -> None:
-    assert thumbnail_keys("s/s01/e01-a", "c02", 3) == [
-        "s/s01/e01-a/clips/c02/thumbs/01.jpg",
-        "s/s01/e01-a/clips/c02/thumbs/02.jpg",
-        "s/s01/e01-a/clips/c02/thumbs/03.jpg",
-    ]
-    assert thumbnail_keys("s/s01/e01-a", "c02", 0) == []
-
-
 def test_thumbnail_times_spread_over_the_clip() -> None:
     assert thumbnail_times(10.0, 20.0, 4) == [11.25, 13.75, 16.25, 18.75]
     assert thumbnail_times(0.0, 1.0, 1) == [0.5]
@@ -261,17 +259,22 @@ def test_thumbnail_times_are_inside_and_increasing(start: float, length: float, 
     assert times == sorted(times)
 
 
-def test_review_page_sits_beside_the_manifest() -> None:
+def test_review_page_links_are_the_same_from_every_version_folder(sample: tuple[dict[str, Any], bytes, Page]) -> None:
+    # The page is built before its own name (its SHA-256) is known: at the review folder's depth.
+    data, raw, _ = sample
     prefix = "touktouk/s01/e03-diversidays"
-    assert review_key(prefix).rsplit("/", 1)[0] == manifest_key(prefix).rsplit("/", 1)[0]
+    assert review_depth_key(prefix).count("/") == PAGE_KEY.count("/") == manifest_key(prefix).count("/") + 2
+    for other in ("4" * 64, "5" * 64):
+        assert build_review_html(data, thumbnails=thumbs_of(data), page_key=review_key(prefix, other)) == raw
 
 
 def test_page_opens_from_a_folder_store(tmp_path: Path, sample: tuple[dict[str, Any], bytes, Page]) -> None:
     data, raw, page = sample
-    page_key = review_key("touktouk/s01/e03-diversidays")
+    page_key = PAGE_KEY
     for o in data["objects"]:
         (tmp_path / o["key"]).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / o["key"]).write_bytes(b"x")
+    (tmp_path / page_key).parent.mkdir(parents=True)
     (tmp_path / page_key).write_bytes(raw)
     (tmp_path / "touktouk/s01/e03-diversidays/manifest.json").write_bytes(b"{}")
     base = (tmp_path / page_key).as_uri()

@@ -18,7 +18,7 @@ from media_fixtures import SHARED_MEDIA, have_shared
 from touktouk.clips.energy import SILENCE_DB, rms_db, rms_per_second
 from touktouk.clips.quotes import QuoteNotFoundError, find_quote
 from touktouk.clips.scoring import WEIGHTS, energy_profile, reason, score_window
-from touktouk.clips.select import PickRequest, auto_clips, choose_clips, length_range, picked_clips
+from touktouk.clips.select import PickRequest, auto_clips, choose_clips, clip_id, length_range, picked_clips
 from touktouk.clips.sentences import sentences, vocabulary
 from touktouk.config import Pick, load_episode
 from touktouk.errors import ConfigError, ToukToukError
@@ -352,7 +352,7 @@ def test_choose_clips_puts_picks_first_and_numbers_by_time() -> None:
     picks = [PickRequest(250.0, 9999.0, "La fin"), PickRequest(12.3, 47.9, "Pourquoi une ressourcerie ?")]
     clips = choose_clips(syn.transcript, picks, duration=300.0, count=2, min_seconds=MIN_S, max_seconds=MAX_S)
 
-    assert [c.id for c in clips] == ["c01", "c02", "c03", "c04"]
+    assert [c.id for c in clips] == ["c00m12.3s", "c00m50.0s", "c01m30.0s", "c04m10.0s"]
     assert [(c.start, c.end) for c in clips] == [(12.3, 47.9), (50.0, 90.0), (90.0, 130.0), (250.0, 300.0)]
     assert [c.source for c in clips] == ["pick", "auto", "auto", "pick"]
     # Producer timecodes are kept as given (not snapped to sentences), only clamped to the footage.
@@ -364,6 +364,31 @@ def test_choose_clips_puts_picks_first_and_numbers_by_time() -> None:
     assert set(first.score_parts) == {*WEIGHTS, "fillers"}
     assert first.score == pytest.approx(sum(first.score_parts.values()), abs=1e-3)
     assert all(not _overlap((a.start, a.end), (b.start, b.end)) for a in clips for b in clips if a is not b)
+
+
+def test_clip_ids_name_the_start_and_never_move_when_a_pick_is_added() -> None:
+    assert clip_id(102.34) == "c01m42.3s"
+    assert clip_id(0.04) == "c00m00.0s"
+    assert clip_id(59.96) == "c01m00.0s"  # rounded to the tenth, then split
+    assert clip_id(3725.0) == "c62m05.0s"
+    syn = uniform(60)  # 300 s
+    picks = [PickRequest(12.3, 47.9, "Un")]
+    before = choose_clips(syn.transcript, picks, duration=300.0, count=2, min_seconds=MIN_S, max_seconds=MAX_S)
+    # One more pick, between the others: every clip that is still chosen keeps its id (the old
+    # numbering c01, c02… renamed every later clip).
+    more = [*picks, PickRequest(250.0, 280.0, "Deux")]
+    after = choose_clips(syn.transcript, more, duration=300.0, count=2, min_seconds=MIN_S, max_seconds=MAX_S)
+    kept = {(c.start, c.end): c.id for c in before}
+    again = {(c.start, c.end): c.id for c in after}
+    assert set(kept) & set(again), "some clips are chosen both times"
+    assert all(again[w] == kept[w] for w in set(kept) & set(again))
+    assert again[(250.0, 280.0)] == "c04m10.0s"
+    # Two picks from the same instant: told apart by their end, the shorter first.
+    same = [PickRequest(12.3, 40.0), PickRequest(12.3, 30.0)]
+    ids = [
+        c.id for c in choose_clips(syn.transcript, same, duration=300.0, count=0, min_seconds=MIN_S, max_seconds=MAX_S)
+    ]
+    assert ids == ["c00m12.3s", "c00m12.3s-2"]
 
 
 def test_pick_text_is_the_words_inside_it() -> None:
@@ -382,7 +407,7 @@ def test_picks_shorter_than_min_seconds_are_kept() -> None:
     clips = choose_clips(
         syn.transcript, [PickRequest(2.0, 4.0, "court")], duration=15.0, count=3, min_seconds=MIN_S, max_seconds=MAX_S
     )
-    assert [(c.id, c.start, c.end, c.source) for c in clips] == [("c01", 2.0, 4.0, "pick")]
+    assert [(c.id, c.start, c.end, c.source) for c in clips] == [("c00m02.0s", 2.0, 4.0, "pick")]
 
 
 def test_choose_clips_ids_follow_time_order_for_auto_clips_too() -> None:
@@ -390,7 +415,7 @@ def test_choose_clips_ids_follow_time_order_for_auto_clips_too() -> None:
     hesitant = ["Euh mot mot mot mot mot mot mot mot mot."] * 8
     syn = _two_regions(hesitant, plain)  # the later region scores higher
     clips = choose_clips(syn.transcript, [], duration=syn.transcript.duration, count=2, min_seconds=20, max_seconds=60)
-    assert [c.id for c in clips] == ["c01", "c02"]
+    assert [c.id for c in clips] == [clip_id(clips[0].start), clip_id(clips[1].start)]
     assert clips[0].start < clips[1].start
     assert clips[0].score < clips[1].score
     assert isinstance(clips[0], ClipPlan)
@@ -659,7 +684,7 @@ def test_quote_and_timecode_picks_mix_with_auto_clips(interview: Transcript) -> 
         interview, picks, duration=interview.duration, count=3, min_seconds=MIN_S, max_seconds=MAX_S, terms=SEED_TERMS
     )
     assert [c.source for c in clips].count("pick") == 2 and len(clips) == 5
-    assert [c.id for c in clips] == [f"c{n:02d}" for n in range(1, 6)]
+    assert len({c.id for c in clips}) == 5 and all(c.id == clip_id(c.start) for c in clips)
     spans = [(c.start, c.end) for c in clips]
     assert spans == sorted(spans)
     assert all(not _overlap(a, b) for a in spans for b in spans if a is not b)

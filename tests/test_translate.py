@@ -17,12 +17,18 @@ ENGLISH = {"the", "and", "of", "to", "we", "is", "with", "that", "in", "a"}
 
 
 def test_translation_keys_sit_beside_the_transcript() -> None:
-    keys = transcript_keys("touktouk/s01/e01-x", ["en"])
-    assert keys["en.srt"] == "touktouk/s01/e01-x/transcript/transcript.en.srt"
-    assert keys["en.vtt"] == "touktouk/s01/e01-x/transcript/transcript.en.vtt"
-    assert keys["srt"] == "touktouk/s01/e01-x/transcript/transcript.srt"
-    with pytest.raises(ValueError):
-        transcript_keys("p", ["../en"])
+    shas = {fmt: str(n) * 64 for n, fmt in enumerate(("json", "srt", "vtt", "en.srt", "en.vtt"))}
+    keys = transcript_keys("touktouk/s01/e01-x", shas)
+    folder = keys["json"].rsplit("/", 1)[0]
+    assert folder.startswith("touktouk/s01/e01-x/transcript/")
+    assert keys["en.srt"] == f"{folder}/transcript.en.srt"
+    assert keys["en.vtt"] == f"{folder}/transcript.en.vtt"
+    assert keys["srt"] == f"{folder}/transcript.srt"
+    # A new translation is a new version of the whole transcript folder.
+    assert transcript_keys("touktouk/s01/e01-x", {k: v for k, v in shas.items() if "." not in k})["srt"] != keys["srt"]
+    for bad in ("../en.srt", "english.srt", "en.txt"):
+        with pytest.raises(ValueError):
+            transcript_keys("p", {**shas, bad: "0" * 64})
 
 
 def test_unknown_task_is_refused(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from rich.table import Table
 from touktouk import __version__
 from touktouk.cli.captions import captions_app
 from touktouk.cli.console import err, fail, out
+from touktouk.cli.history import register as register_history
 
 if TYPE_CHECKING:
     from touktouk.publish.commit import Inputs
@@ -22,6 +23,7 @@ app = typer.Typer(help="ToukTouk: publish a French interview web series from raw
 models_app = typer.Typer(help="Whisper models available offline.")
 app.add_typer(models_app, name="models")
 app.add_typer(captions_app, name="captions")
+register_history(app)
 
 
 class _UserErrorOnOneLine(logging.Filter):
@@ -197,11 +199,16 @@ def gc(
     older_than: Annotated[
         str, typer.Option(help="Delete only objects written longer ago than this: 90s, 30m, 24h, 7d; 0 for all.")
     ] = "24h",
+    keep_history: Annotated[
+        str, typer.Option(help="Keep what replaced manifests list for this long (rollback), e.g. 30d; 0: none.")
+    ] = "30d",
 ) -> None:
     """List (with --delete, remove) stored objects in episode folders that no manifest references.
 
     A publish writes its manifest last, so its objects look unreferenced until it ends: only
     objects older than --older-than (default 24h) are deleted, younger ones are listed as kept.
+    Objects of a manifest replaced less than --keep-history ago (default 30d) are referenced too,
+    so `touktouk rollback` can restore it; older history entries are garbage themselves.
     """
     from datetime import UTC, datetime
 
@@ -214,9 +221,13 @@ def gc(
     except ValueError as exc:
         fail(f"--older-than {exc}.")
     try:
+        retention = parse_age(keep_history)
+    except ValueError as exc:
+        fail(f"--keep-history {exc}.")
+    try:
         store = open_store(store_url, endpoint_url=endpoint_url)
-        garbage = find_garbage(store, prefix)
         now = datetime.now(UTC)
+        garbage = find_garbage(store, prefix, now=now, retention=retention)
         modified = {key: store.last_modified(key) for key in garbage}
         old, young = split_by_age(modified, min_age, now)
         for key in garbage:

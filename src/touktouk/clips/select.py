@@ -215,4 +215,24 @@ def choose_clips(
         fillers=fillers,
     )
     chosen.sort(key=lambda c: (c.start, c.end))
-    return [replace(c, id=f"c{n:02d}") for n, c in enumerate(chosen, 1)]
+    return with_stable_ids(chosen)
+
+
+def clip_id(start: float) -> str:
+    """A clip's id from where it starts in the master, to the tenth of a second: 102.34 s →
+    "c01m42.3s". Adding, removing or dropping another clip never changes it."""
+    tenths = round(start * 10)
+    minutes, rest = divmod(tenths, 600)
+    return f"c{minutes:02d}m{rest // 10:02d}.{rest % 10}s"
+
+
+def with_stable_ids(clips: Sequence[ClipPlan]) -> list[ClipPlan]:
+    """`clips` (in time order) with their `clip_id`; clips starting in the same tenth of a second
+    (two picks from one instant) get "-2", "-3"… in order of their end."""
+    seen: dict[str, int] = {}
+    out = []
+    for c in sorted(clips, key=lambda c: (c.start, c.end)):
+        base = clip_id(c.start)
+        seen[base] = seen.get(base, 0) + 1
+        out.append(replace(c, id=base if seen[base] == 1 else f"{base}-{seen[base]}"))
+    return out

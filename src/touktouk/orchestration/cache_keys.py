@@ -1,4 +1,9 @@
-"""Prefect cache keys: the SHA-256 of everything a task's result depends on, never a local path."""
+"""Prefect cache keys: the SHA-256 of everything a task's result depends on, never a local path.
+
+The transcript has no Prefect cache: its own cache (`transcribe.cache`, keyed by the audio's
+content, the model, every decoding and guard setting and the code version) is the only one,
+so clearing that folder really clears it.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +11,13 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict, replace
-from pathlib import Path
 from typing import Any
 
 from prefect.context import TaskRunContext
 
 from touktouk import __version__
-from touktouk.config import SeriesConfig
-from touktouk.hashing import file_sha256
-from touktouk.pipeline.clips import RenderJob
-from touktouk.publish.commit import (
-    render_settings,
-)
-from touktouk.transcribe.cache import cache_dir
+from touktouk.pipeline.fingerprints import clip_inputs, master_inputs
+from touktouk.pipeline.job import RenderJob
 from touktouk.types import ClipPlan
 
 
@@ -46,54 +44,20 @@ def content_cache_key(task_name: str) -> Callable[[Callable[[dict[str, Any]], di
     return wrap
 
 
-@content_cache_key("transcribe")
-def transcribe_cache_key(parameters: dict[str, Any]) -> dict[str, Any] | None:
-    """Cache key of a transcript: the audio's SHA-256, the Whisper settings and the prompt (the
-    transcript cache folder too, so clearing it also clears this cache). A path never enters it."""
-    series: SeriesConfig = parameters["series"]
-    try:
-        audio = file_sha256(Path(parameters["audio"]))
-    except OSError:
-        return None
-    return {
-        "audio": audio,
-        "whisper": series.whisper.model_dump(mode="json"),
-        "language": series.language,
-        "prompt": parameters["prompt"],
-        "cache": str(cache_dir()),
-    }
-
-
 @content_cache_key("render clip")
 def render_cache_key(parameters: dict[str, Any]) -> dict[str, Any]:
-    """Cache key of a rendered clip: the master's SHA-256, the clip's window and words, the
-    render, brand and platform settings, and where it is stored. No local path enters it."""
+    """Cache key of a rendered clip: everything its bytes depend on (`pipeline.fingerprints.clip_inputs`:
+    the master's SHA-256, the window, its words, every render/caption/brand/platform setting, the
+    brand files' bytes, the code version), plus where its files are stored (store, episode folder,
+    clip id: they are in the keys the result lists). Not the score or reason. No local path."""
     plan: ClipPlan = parameters["plan"]
     job: RenderJob = parameters["job"]
-    words = job.transcript.words_between(plan.start, plan.end)
-    return {
-        "store": job.store_url,
-        "prefix": job.prefix,
-        "episode": job.episode_id,
-        "master": job.master.sha256,
-        "plan": asdict(plan),
-        "words": [asdict(w) for w in words],
-        "karaoke": job.karaoke,
-        "render": render_settings(job.series),
-        "brand": job.series.brand.model_dump(mode="json"),
-        "platforms": list(job.series.clips.platforms),
-        "info": asdict(replace(job.info, path="")),
-    }
+    return {"store": job.store_url, "prefix": job.prefix, "clip": plan.id, **clip_inputs(plan, job)}
 
 
 @content_cache_key("youtube master")
 def youtube_master_cache_key(parameters: dict[str, Any]) -> dict[str, Any]:
-    """The master's render depends on the footage's SHA-256, the brand and the encode settings."""
+    """The master's render depends on the footage's SHA-256, the brand (and its files), the encode
+    settings and the code version (`pipeline.fingerprints.master_inputs`)."""
     job: RenderJob = parameters["job"]
-    return {
-        "store": job.store_url,
-        "prefix": job.prefix,
-        "master": job.master.sha256,
-        "render": render_settings(job.series),
-        "brand": job.series.brand.model_dump(mode="json"),
-    }
+    return {"store": job.store_url, "prefix": job.prefix, **master_inputs(job)}

@@ -37,7 +37,6 @@ from touktouk.orchestration.tasks import (
     write_transcript_task,
     youtube_master_task,
 )
-from touktouk.pipeline.clips import RenderJob
 from touktouk.pipeline.inputs import (
     load_inputs,
     refuse_other_footage,
@@ -46,6 +45,7 @@ from touktouk.pipeline.inputs import (
     validate_picks,
     with_overrides,
 )
+from touktouk.pipeline.job import RenderJob
 from touktouk.publish.commit import (
     StoredClip,
     in_store,
@@ -97,13 +97,17 @@ def render_clips(plans: Sequence[ClipPlan], job: RenderJob) -> list[StoredClip]:
     store = functools.cache(lambda: open_store(job.store_url, endpoint_url=job.endpoint_url))
 
     def clip(plan: ClipPlan, future: PrefectFuture[StoredClip]) -> StoredClip:
-        return cached_unless_missing(
-            future.result(),
-            future.state.name == "Cached",
-            store,
-            lambda: render_clip_task.with_options(refresh_cache=True)(plan, job),
-            hit=f"Clip {plan.id}: render inputs unchanged, taken from the task cache (no render)",
-            miss=f"Clip {plan.id}: the cached render's files are no longer in the store; rendering again",
+        # A cached render keeps its files; the plan's score and reason are this run's.
+        return replace(
+            cached_unless_missing(
+                future.result(),
+                future.state.name == "Cached",
+                store,
+                lambda: render_clip_task.with_options(refresh_cache=True)(plan, job),
+                hit=f"Clip {plan.id}: render inputs unchanged, taken from the task cache (no render)",
+                miss=f"Clip {plan.id}: the cached render's files are no longer in the store; rendering again",
+            ),
+            plan=plan,
         )
 
     return [clip(plan, future) for plan, future in zip(plans, futures, strict=True)]

@@ -10,13 +10,13 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from touktouk.pipeline.clips import clip_platforms
 from touktouk.publish.commit import (
-    AnyClip,
     Inputs,
+    StoredClip,
 )
 from touktouk.render.probe import MediaInfo
 
 
-def run_report(inputs: Inputs, info: MediaInfo, clips: Sequence[AnyClip], location: str, seconds: float) -> None:
+def run_report(inputs: Inputs, info: MediaInfo, clips: Sequence[StoredClip], location: str, seconds: float) -> None:
     """Artifacts shown on the flow run page: a markdown summary and a table of clips with scores."""
     ep = inputs.episode
     link = location if "://" in location else Path(location).resolve().as_uri()

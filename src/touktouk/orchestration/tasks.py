@@ -12,20 +12,16 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from touktouk.config import SeriesConfig
-from touktouk.orchestration.cache_keys import render_cache_key, transcribe_cache_key, youtube_master_cache_key
+from touktouk.orchestration.cache_keys import render_cache_key, youtube_master_cache_key
 from touktouk.orchestration.runners import TRANSIENT_RETRY_DELAYS, retry_transient
-from touktouk.pipeline.clips import RenderJob, render_and_store_clip
+from touktouk.pipeline.clips import render_and_store_clip
 from touktouk.pipeline.inputs import fetch_inputs
+from touktouk.pipeline.job import RenderJob
 from touktouk.pipeline.master import render_and_store_master, store_footage
 from touktouk.pipeline.metadata import describe_episode
 from touktouk.pipeline.plans import plan_clips
 from touktouk.pipeline.transcript import translate, write_transcript
-from touktouk.publish.commit import (
-    AnyClip,
-    Inputs,
-    StoredClip,
-    publish_outputs,
-)
+from touktouk.publish.commit import Inputs, StoredClip, publish_outputs
 from touktouk.render.probe import MediaInfo, extract_audio, probe
 from touktouk.runlog import run_logger
 from touktouk.store.base import StoredObject
@@ -66,7 +62,7 @@ def extract_audio_task(footage: Path, workdir: Path) -> Path:
     return extract_audio(footage, workdir / "audio-16k.wav")
 
 
-@task(name="transcribe", cache_key_fn=transcribe_cache_key, persist_result=True)
+@task(name="transcribe", cache_policy=NO_CACHE)  # transcribe.cache is the transcript's one cache
 def transcribe_task(audio: Path, series: SeriesConfig, prompt: str) -> Transcript:
     logger = get_run_logger()
     t0 = time.monotonic()
@@ -131,7 +127,7 @@ def store_master_task(inputs: Inputs) -> StoredObject:
 
 
 @task(name="describe", cache_policy=NO_CACHE)
-def describe_task(clips: Sequence[AnyClip], inputs: Inputs, transcript: Transcript | None = None) -> dict[str, Any]:
+def describe_task(clips: Sequence[StoredClip], inputs: Inputs, transcript: Transcript | None = None) -> dict[str, Any]:
     """Per-clip, per-platform metadata and the episode's (see `pipeline.metadata.describe_episode`)."""
     return describe_episode(clips, inputs, transcript, run_logger(log))
 
@@ -148,7 +144,7 @@ def publish_task(
     info: MediaInfo,
     transcript: Transcript,
     transcript_files: dict[str, Path],
-    clips: Sequence[AnyClip],
+    clips: Sequence[StoredClip],
     episode_metadata: dict[str, Any],
     master: StoredObject | None = None,
     youtube_master: StoredObject | None = None,

@@ -7,7 +7,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +17,10 @@ from touktouk.captions.layout import layout_clip
 from touktouk.captions.styles import caption_kind, style_for
 from touktouk.clips.texts import hook_from
 from touktouk.config import SeriesConfig
+from touktouk.pipeline.fingerprints import clip_inputs, hash_parts
+from touktouk.pipeline.job import RenderJob
 from touktouk.platforms import PLATFORMS, shared_preset
-from touktouk.publish.commit import (
-    AnyClip,
-    RenderedClip,
-    StoredClip,
-    StoredVideo,
-    clip_extra_keys,
-    log_put,
-    render_inputs_sha256,
-)
+from touktouk.publish.commit import RenderedClip, StoredClip, StoredVideo, log_put
 from touktouk.publish.review import thumbnail_times
 from touktouk.render.clip import render_clip
 from touktouk.render.encode import Branding, OutputSpec, branding_from, encode_settings
@@ -34,12 +28,9 @@ from touktouk.render.graph import aspect
 from touktouk.render.probe import MediaInfo, probe
 from touktouk.render.stills import make_cover, thumbnail
 from touktouk.runlog import LoggerLike, run_logger
-from touktouk.store.base import INPUTS_META, Store, StoredObject, guess_content_type
+from touktouk.store.base import INPUTS_META, Store, guess_content_type, sha256_and_size
 from touktouk.store.footage import fetch_footage
-from touktouk.store.keys import (
-    clip_caption_keys,
-    clip_video_key,
-)
+from touktouk.store.keys import clip_file_names, clip_folder
 from touktouk.store.s3 import S3Store
 from touktouk.store.url import open_store
 from touktouk.types import ClipPlan, Transcript, Word
@@ -156,33 +147,11 @@ def _cover_time(plan: ClipPlan, words: Sequence[Word]) -> float:
     return (first[0].start + first[max(0, end)].end) / 2
 
 
-def clip_platforms(clip: AnyClip) -> list[list[str]]:
+def clip_platforms(clip: StoredClip | RenderedClip) -> list[list[str]]:
     """The platforms of each video of a clip, largest frame first."""
     if isinstance(clip, StoredClip):
         return [list(v.platforms) for v in clip.videos]
     return [platforms for platforms, _ in clip.videos]
-
-
-@dataclass(frozen=True)
-class RenderJob:
-    """What every render task of one run shares; it holds no local path the task relies on."""
-
-    store_url: str
-    endpoint_url: str | None
-    prefix: str  # the episode's key prefix
-    episode_id: str
-    master: StoredObject  # the footage, stored before the renders
-    footage_hint: str  # the footage on the flow's machine: used only where it exists with the master's size
-    info: MediaInfo
-    transcript: Transcript
-    series: SeriesConfig
-    karaoke: bool = True
-    keywords: tuple[str, ...] = ()  # episode vocabulary, emphasised in the 9:16 and 1:1 captions
-    config_dir: Path | None = None  # where relative brand files (logo, bumpers) are found
-
-
-def _video_metadata(episode_id: str, clip_id: str, platforms: Sequence[str], inputs_sha256: str) -> dict[str, str]:
-    return {"episode": episode_id, "clip": clip_id, "platform": ",".join(platforms), INPUTS_META: inputs_sha256}
 
 
 def local_master(store: Store, job: RenderJob, logger: Any) -> Path:
@@ -196,28 +165,33 @@ def local_master(store: Store, job: RenderJob, logger: Any) -> Path:
     return Path(store.location(job.master.key))
 
 
-def store_rendered_clip(store: Store, job: RenderJob, clip: RenderedClip, logger: Any) -> StoredClip:
-    """Put a clip's videos and captions at their deterministic keys (identical objects are not
-    sent again) and return what is stored; the manifest is written later, by the publish step."""
+def store_rendered_clip(
+    store: Store, job: RenderJob, clip: RenderedClip, logger: Any, inputs_sha256: str = ""
+) -> StoredClip:
+    """Put a clip's files in one folder named by their content (`store.keys.clip_folder`): a key
+    that exists is never overwritten, so the live manifest's objects stay true while this runs.
+    Identical objects are not sent again; the manifest is written later, by the publish step.
+    `inputs_sha256` (the hash of `pipeline.fingerprints.clip_inputs`) goes in each video's metadata."""
+    local = {f"{spec.width}x{spec.height}": spec.path for _, spec in clip.videos}
+    local |= dict(clip.caption_files) | dict(clip.extras)
+    names = clip_file_names(
+        [(spec.width, spec.height) for _, spec in clip.videos], list(clip.caption_files), list(clip.extras)
+    )
+    folder = clip_folder(job.prefix, clip.plan.id, {names[k]: sha256_and_size(p)[0] for k, p in local.items()})
+    tags = {"episode": job.episode_id, "clip": clip.plan.id}
+
+    def put(slot: str, meta: dict[str, str]) -> Any:
+        key = f"{folder}/{names[slot]}"
+        return log_put(logger, store.put_file(key, local[slot], guess_content_type(key), meta, immutable=True))
+
     videos = []
     for platforms, spec in clip.videos:
-        key = clip_video_key(job.prefix, clip.plan.id, spec.width, spec.height)
-        inputs_sha = render_inputs_sha256(job.master.sha256, job.info, clip, spec, job.series)
-        meta = _video_metadata(job.episode_id, clip.plan.id, platforms, inputs_sha)
-        obj = log_put(logger, store.put_file(key, spec.path, guess_content_type(key), meta))
+        meta = {**tags, "platform": ",".join(platforms), **({INPUTS_META: inputs_sha256} if inputs_sha256 else {})}
+        obj = put(f"{spec.width}x{spec.height}", meta)
         measured = probe(spec.path)
         videos.append(StoredVideo(tuple(platforms), spec.width, spec.height, round(measured.duration, 3), obj))
-    ckeys = clip_caption_keys(job.prefix, clip.plan.id)
-    tags = {"episode": job.episode_id, "clip": clip.plan.id}
-    captions_stored = {
-        fmt: log_put(logger, store.put_file(ckeys[fmt], path, guess_content_type(ckeys[fmt]), tags))
-        for fmt, path in clip.caption_files.items()
-    }
-    extra_keys = clip_extra_keys(job.prefix, clip.plan.id, clip.extras)
-    extras = {
-        name: log_put(logger, store.put_file(extra_keys[name], path, guess_content_type(extra_keys[name]), tags))
-        for name, path in clip.extras.items()
-    }
+    captions_stored = {fmt: put(fmt, tags) for fmt in clip.caption_files}
+    extras = {name: put(name, tags) for name in clip.extras}
     return StoredClip(clip.plan, videos, captions_stored, extras=extras)
 
 
@@ -233,6 +207,6 @@ def render_and_store_clip(plan: ClipPlan, job: RenderJob, logger: LoggerLike) ->
             plan, info, job.transcript, job.series, workdir, job.karaoke,
             keywords=job.keywords, branding=branding_from(job.series.brand, job.config_dir),
         )  # fmt: skip
-        return store_rendered_clip(store, job, rendered, logger)
+        return store_rendered_clip(store, job, rendered, logger, hash_parts(clip_inputs(plan, job)))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -8,13 +8,15 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from touktouk.pipeline.clips import RenderJob, local_master
+from touktouk.pipeline.clips import local_master
+from touktouk.pipeline.fingerprints import hash_parts, master_inputs
+from touktouk.pipeline.job import RenderJob
 from touktouk.platforms import YOUTUBE_MASTER
 from touktouk.publish.commit import Inputs, log_put
 from touktouk.render.encode import branding_from, encode_settings
 from touktouk.render.master import render_master
 from touktouk.runlog import LoggerLike
-from touktouk.store.base import StoredObject, guess_content_type
+from touktouk.store.base import INPUTS_META, StoredObject, guess_content_type, sha256_and_size
 from touktouk.store.keys import episode_prefix, master_key, youtube_master_key
 from touktouk.store.url import open_store
 
@@ -22,8 +24,10 @@ from touktouk.store.url import open_store
 def store_footage(inputs: Inputs, logger: LoggerLike) -> StoredObject:
     """Put the footage in the store first, so that render tasks on any machine can read it."""
     store = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
-    key = master_key(episode_prefix(inputs.series, inputs.episode), inputs.footage.suffix)
-    obj = store.put_file(key, inputs.footage, guess_content_type(key), {"episode": inputs.episode.episode_id})
+    sha256, _ = sha256_and_size(inputs.footage)  # remembered: the footage is read once per run
+    key = master_key(episode_prefix(inputs.series, inputs.episode), inputs.footage.suffix, sha256)
+    meta = {"episode": inputs.episode.episode_id}
+    obj = store.put_file(key, inputs.footage, guess_content_type(key), meta, immutable=True)
     return log_put(logger, obj)
 
 
@@ -40,8 +44,8 @@ def render_and_store_master(job: RenderJob, logger: LoggerLike) -> StoredObject:
         t0 = time.monotonic()
         render_master(info, out, encode=encode, branding=branding_from(job.series.brand, job.config_dir))
         logger.info("Rendered the YouTube master (%.0f s of footage) in %.1f s", info.duration, time.monotonic() - t0)
-        key = youtube_master_key(job.prefix)
-        meta = {"episode": job.episode_id, "platform": "youtube"}
-        return log_put(logger, store.put_file(key, out, guess_content_type(key), meta))
+        key = youtube_master_key(job.prefix, sha256_and_size(out)[0])
+        meta = {"episode": job.episode_id, "platform": "youtube", INPUTS_META: hash_parts(master_inputs(job))}
+        return log_put(logger, store.put_file(key, out, guess_content_type(key), meta, immutable=True))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -11,7 +11,7 @@ from touktouk.clips.texts import DEFAULT_TEMPLATES, Template, describe, hook_fro
 from touktouk.config import SeriesConfig
 from touktouk.pipeline.clips import clip_platforms
 from touktouk.platforms import PLATFORMS
-from touktouk.publish.commit import AnyClip, Inputs
+from touktouk.publish.commit import Inputs, StoredClip
 from touktouk.runlog import LoggerLike
 from touktouk.types import Transcript
 
@@ -41,7 +41,7 @@ def _template(series: SeriesConfig, platform: str) -> Template:
 
 
 def describe_episode(
-    clips: Sequence[AnyClip], inputs: Inputs, transcript: Transcript | None, logger: LoggerLike
+    clips: Sequence[StoredClip], inputs: Inputs, transcript: Transcript | None, logger: LoggerLike
 ) -> dict[str, Any]:
     """Per-clip, per-platform metadata; returns the episode-level (YouTube master) metadata, whose
     description carries the chapters found in the transcript."""

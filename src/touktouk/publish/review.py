@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from touktouk.clips.scoring import LABELS, WEIGHTS
 from touktouk.platforms import PLATFORMS
+from touktouk.store.keys import manifest_key, review_depth_key
 
 _CSS = """
 body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:1rem 1.5rem;color:#1b1b2f}
@@ -21,16 +22,6 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}.bar{display:inline-bl
 pre{white-space:pre-wrap;font:inherit;background:#f6f6f8;padding:.4rem .6rem;border-radius:4px;margin:.2rem 0}
 ul{margin:.2rem 0;padding-left:1.2rem}
 """
-
-
-def review_key(prefix: str) -> str:
-    """Where the review page is stored: beside manifest.json."""
-    return f"{prefix}/review.html"
-
-
-def thumbnail_keys(prefix: str, clip_id: str, n: int) -> list[str]:
-    """Keys of a clip's `n` small JPEG thumbnails (the strip on the review page)."""
-    return [f"{prefix}/clips/{clip_id}/thumbs/{i:02d}.jpg" for i in range(1, n + 1)]
 
 
 def thumbnail_times(start: float, end: float, n: int) -> list[float]:
@@ -155,12 +146,12 @@ def build_review_html(
 ) -> bytes:
     """The review page for a manifest (as `publish.manifest.build_manifest` makes it), UTF-8 HTML.
 
-    `thumbnails` maps a clip id to its thumbnail keys (see `thumbnail_keys`); `page_key` is where
-    the page will be stored (default: `review_key` of the episode's folder). Links are relative to it.
+    `thumbnails` maps a clip id to its thumbnail keys; `page_key` is where the page will be stored
+    (default: the review folder's depth, `store.keys.review_depth_key`). Links are relative to it.
     """
     ep = manifest.get("episode", {})
-    page = page_key or review_key(_prefix(manifest))
-    folder = posixpath.dirname(page)
+    prefix = _prefix(manifest)
+    page = page_key or review_depth_key(prefix)
     linked: set[str] = set()
     title = f"{ep.get('series', '')} · {ep.get('id', '')} · {ep.get('title', '')}"
     body = [f"<h1>{_e(ep.get('title', ''))}</h1>"]
@@ -168,7 +159,7 @@ def build_review_html(
     body.append(f'<p class="meta">{_e(ep.get("series", ""))} · {_e(ep.get("id", ""))}{" · " + who if who else ""}</p>')
     when = f" {_e(manifest['generated_at'])}" if manifest.get("generated_at") else ""
     body.append(f'<p class="meta">Generated{when} by {_e(manifest.get("generator", ""))}</p>')
-    episode_files = [f"<li>{_link(page, f'{folder}/manifest.json', 'Manifest (manifest.json)')}</li>"]
+    episode_files = [f"<li>{_link(page, manifest_key(prefix), 'Manifest (manifest.json)')}</li>"]
     source = manifest.get("source") or {}
     if source.get("key"):
         episode_files.append(f"<li>{_link(page, str(source['key']), 'Master footage')}</li>")

@@ -33,9 +33,9 @@ _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9 +\-=._:/@]")  # what AWS allows in a tag 
 # SigV4 presigned URLs live at most 7 days.
 DEFAULT_LINK_EXPIRY_S = 7 * 24 * 3600
 MAX_LINK_EXPIRY_S = 7 * 24 * 3600
-# Keys are stable names, not content addresses (a re-publish may change clips/c01/1080x1920.mp4),
-# so caches may keep media a day; the manifest and links must always be revalidated.
-MEDIA_CACHE_CONTROL = "private, max-age=86400"
+# Every key but the pointer files names its content (store.keys), so caches may keep it for a
+# year; the manifest and links must always be revalidated.
+MEDIA_CACHE_CONTROL = "public, max-age=31536000, immutable"
 INDEX_CACHE_CONTROL = "no-cache"
 _INDEX_NAMES = ("manifest.json", "links.json")
 
@@ -59,6 +59,10 @@ _CONTENT_TYPES = {
 
 class StoreError(ToukToukError):
     """A store operation failed; the message names the store url/key and the fix."""
+
+
+class StoreConflict(StoreError):
+    """A conditional write found another object than expected (another writer got there first)."""
 
 
 @dataclass(frozen=True)
@@ -105,8 +109,11 @@ class Store(Protocol):
         metadata: Mapping[str, str] | None = None,
         *,
         cache_control: str | None = None,
+        immutable: bool = False,
     ) -> StoredObject:
-        """Store `path` at `key` unless an identical object is already there (then uploaded=False)."""
+        """Store `path` at `key` unless an identical object is already there (then uploaded=False).
+
+        With `immutable`, a key that holds other bytes is never overwritten: StoreError."""
         ...
 
     def put_bytes(
@@ -117,8 +124,23 @@ class Store(Protocol):
         metadata: Mapping[str, str] | None = None,
         *,
         cache_control: str | None = None,
+        immutable: bool = False,
     ) -> StoredObject:
-        """Store `data` at `key` unless an identical object is already there (then uploaded=False)."""
+        """Store `data` at `key` unless an identical object is already there (then uploaded=False).
+
+        With `immutable`, a key that holds other bytes is never overwritten: StoreError."""
+        ...
+
+    def replace(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str,
+        expected_sha256: str | None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> StoredObject:
+        """Replace the object at `key` in one atomic step, only if it still holds the bytes whose
+        SHA-256 is `expected_sha256` (None: only if nothing is there); else raise StoreConflict."""
         ...
 
     def get_bytes(self, key: str) -> bytes: ...
@@ -147,7 +169,8 @@ class Store(Protocol):
 
 
 def cache_control_for(key: str) -> str:
-    """Default Cache-Control: manifest.json and links.json always revalidated, the rest private."""
+    """Default Cache-Control: manifest.json and links.json always revalidated, the rest (named
+    by its content) cached for a year."""
     return INDEX_CACHE_CONTROL if key.rsplit("/", 1)[-1] in _INDEX_NAMES else MEDIA_CACHE_CONTROL
 
 
@@ -178,28 +201,55 @@ def tagging_header(metadata: Mapping[str, str]) -> str:
 
 
 def unchanged(
-    existing: ObjectInfo | None, sha256: str, size: int, content_type: str, metadata: Mapping[str, str]
+    existing: ObjectInfo | None,
+    sha256: str,
+    size: int,
+    content_type: str,
+    metadata: Mapping[str, str],
+    *,
+    metadata_too: bool = True,
 ) -> ObjectInfo | None:
-    """The existing object when it can stand for the new one, else None.
-
-    Identical bytes (same sha256 and size) with the same content type qualify; so does an object
-    made from the same inputs (same `inputs-sha256` metadata), whose own sha256 is then the truth.
-    Metadata is compared where the store keeps it (S3), so a changed tag is re-written.
-    """
+    """The existing object when it can stand for the new one, else None: identical bytes (same
+    sha256 and size) with the same content type, and, with `metadata_too`, the same metadata where
+    the store keeps it (S3), so a changed tag is re-written. A content-named (immutable) key is
+    never re-written for its metadata: the first writer's provenance stands."""
     if existing is None or existing.sha256 is None or existing.content_type != content_type:
         return None
-    if existing.metadata:
+    if existing.metadata and metadata_too:
         same_meta = {k: v for k, v in existing.metadata.items() if k != SHA256_META} == {
             k: v for k, v in metadata.items() if k != SHA256_META
         }
         if not same_meta:
             return None
-        inputs = metadata.get(INPUTS_META)
-        if inputs and existing.metadata.get(INPUTS_META) == inputs:
-            return existing
     if existing.sha256 == sha256 and existing.bytes == size:
         return existing
     return None
+
+
+def refuse_overwrite(location: str, existing: ObjectInfo | None, sha256: str, size: int) -> None:
+    """An immutable key already holding other bytes (or bytes of unknown checksum) is an error,
+    never an overwrite: the live manifest may list it."""
+    if existing is None or (existing.sha256 == sha256 and existing.bytes == size):
+        return
+    raise StoreError(
+        f"{location} already holds other bytes ({existing.bytes} bytes, SHA-256 "
+        f"{(existing.sha256 or 'unknown')[:16]}) than its content-named key says ({size} bytes, {sha256[:16]}); "
+        "something outside ToukTouk changed it: delete that object and publish again"
+    )
+
+
+def conflict(location: str, expected_sha256: str | None, found: str | None) -> StoreConflict:
+    """The one sentence for a pointer that changed under a writer (see `Store.replace`)."""
+    if expected_sha256 is None:
+        what = "appeared"
+    elif found is None:
+        what = "disappeared"
+    else:
+        what = "was replaced"
+    return StoreConflict(
+        f"{location} {what} while this run worked (another publish or rollback of the same episode "
+        "finished first); nothing was lost: run again, it reuses every object already stored"
+    )
 
 
 def guess_content_type(key: str) -> str:

@@ -1,4 +1,5 @@
-"""Garbage collection: objects no manifest lists, older than a retention age (pure selection)."""
+"""Garbage collection: objects that neither a live manifest nor a manifest of the history kept
+for the retention lists, older than a minimum age (pure selection)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from touktouk.store.base import Store, StoreError
-from touktouk.store.keys import _EPISODE_PREFIX
+from touktouk.store.keys import EPISODE_PREFIX
+
+DEFAULT_HISTORY_RETENTION = timedelta(days=30)
+_HISTORY_ENTRY = re.compile(r"^(?:[^/]+/)*?[a-z0-9-]+/s\d{2,}/e\d{2,}-[a-z0-9-]+/history/[^/]+\.json$")
 
 
 def referenced_keys(manifest_key_: str, manifest: Mapping[str, Any]) -> set[str]:
@@ -30,7 +34,7 @@ def unreferenced_keys(keys: Iterable[str], manifests: Mapping[str, Mapping[str, 
     referenced: set[str] = set()
     for mkey, data in manifests.items():
         referenced |= referenced_keys(mkey, data)
-    return sorted(k for k in keys if _EPISODE_PREFIX.match(k) and k not in referenced)
+    return sorted(k for k in keys if EPISODE_PREFIX.match(k) and k not in referenced)
 
 
 # A publish writes its objects over minutes to hours and its manifest last: until then its
@@ -72,24 +76,46 @@ def split_by_age(
     return old, sorted(set(modified) - set(old))
 
 
-def find_garbage(store: Store, prefix: str = "") -> list[str]:
-    """Stored keys under `prefix` that no manifest in the store references (see `unreferenced_keys`).
+def is_history_entry(key: str) -> bool:
+    return _HISTORY_ENTRY.match(key) is not None
+
+
+def _read_manifest(store: Store, key: str) -> Mapping[str, Any]:
+    try:
+        data = json.loads(store.get_bytes(key))
+        if not isinstance(data, dict) or not isinstance(data.get("objects"), list):
+            raise ValueError("no objects list")
+    except ValueError as exc:
+        raise StoreError(
+            f"manifest {store.location(key)} is not a valid ToukTouk manifest ({exc}); fix or remove it before gc"
+        ) from None
+    return data
+
+
+def live_manifests(
+    store: Store, now: datetime, retention: timedelta = DEFAULT_HISTORY_RETENTION
+) -> dict[str, Mapping[str, Any]]:
+    """Every manifest whose objects gc keeps: each episode's manifest.json, and each history
+    entry replaced less than `retention` ago (so `touktouk rollback` can still restore it).
 
     A manifest that cannot be read or parsed stops the search (StoreError): guessing would delete live objects.
     """
-    keys = store.list_keys(prefix)
     manifests: dict[str, Mapping[str, Any]] = {}
-    # Manifests anywhere in the store count, not only under `prefix`.
     for key in store.list_keys():
-        if key.rsplit("/", 1)[-1] != "manifest.json":
-            continue
-        try:
-            data = json.loads(store.get_bytes(key))
-            if not isinstance(data, dict) or not isinstance(data.get("objects"), list):
-                raise ValueError("no objects list")
-        except ValueError as exc:
-            raise StoreError(
-                f"manifest {store.location(key)} is not a valid ToukTouk manifest ({exc}); fix or remove it before gc"
-            ) from None
-        manifests[key] = data
-    return unreferenced_keys(keys, manifests)
+        if key.rsplit("/", 1)[-1] == "manifest.json":
+            manifests[key] = _read_manifest(store, key)
+        elif is_history_entry(key):
+            replaced = store.last_modified(key)
+            if replaced is None or now - replaced < retention:
+                manifests[key] = _read_manifest(store, key)
+    return manifests
+
+
+def find_garbage(
+    store: Store, prefix: str = "", *, now: datetime, retention: timedelta = DEFAULT_HISTORY_RETENTION
+) -> list[str]:
+    """Stored keys under `prefix` that no live manifest references (see `live_manifests` and
+    `unreferenced_keys`): history entries past the retention are garbage too."""
+    keys = store.list_keys(prefix)
+    # Manifests anywhere in the store count, not only under `prefix`.
+    return unreferenced_keys(keys, live_manifests(store, now, retention))

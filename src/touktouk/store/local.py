@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import io
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -19,8 +21,10 @@ from touktouk.store.base import (
     StoredObject,
     StoreError,
     cache_control_for,
+    conflict,
     guess_content_type,
     object_metadata,
+    refuse_overwrite,
     sha256_and_size,
     validate_key,
 )
@@ -104,6 +108,13 @@ class LocalStore:
             return None
         return StoredObject(key=key, bytes=size, sha256=sha256, content_type=content_type, uploaded=False)
 
+    def _reuse(self, key: str, sha256: str, size: int, content_type: str, immutable: bool) -> StoredObject | None:
+        """The identical object already at `key`; with `immutable`, other bytes there are an error."""
+        same = self._same_file(key, sha256, size, content_type)
+        if same is None and immutable and self._path(key).is_file():
+            refuse_overwrite(self.location(key), self.stat(key), sha256, size)
+        return same
+
     def put_file(
         self,
         key: str,
@@ -112,6 +123,7 @@ class LocalStore:
         metadata: Mapping[str, str] | None = None,
         *,
         cache_control: str | None = None,
+        immutable: bool = False,
     ) -> StoredObject:
         """Copy `path` to `key` unless the file there is identical.
 
@@ -123,7 +135,7 @@ class LocalStore:
         try:
             sha256, size = sha256_and_size(Path(path))
             object_metadata(key, metadata, sha256)
-            same = self._same_file(key, sha256, size, content_type)
+            same = self._reuse(key, sha256, size, content_type, immutable)
             if same is not None:
                 return same
             with Path(path).open("rb") as source:
@@ -144,14 +156,55 @@ class LocalStore:
         metadata: Mapping[str, str] | None = None,
         *,
         cache_control: str | None = None,
+        immutable: bool = False,
     ) -> StoredObject:
         """Write `data` to `key` atomically, unless the file there is identical."""
         sha256 = hashlib.sha256(data).hexdigest()
         object_metadata(key, metadata, sha256)
-        same = self._same_file(key, sha256, len(data), content_type)
+        same = self._reuse(key, sha256, len(data), content_type, immutable)
         if same is not None:
             return same
         return self._write(key, self._path(key), io.BytesIO(data), content_type)
+
+    @contextlib.contextmanager
+    def _locked(self, key: str) -> Iterator[None]:
+        """An exclusive lock on `key`'s folder between processes on this machine (flock on the
+        folder itself: no lock file is left behind)."""
+        target = self._path(key)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(target.parent, os.O_RDONLY)
+        except OSError as exc:
+            raise StoreError(
+                f"could not lock key {key!r} in local store {self.url} ({exc.strerror}); "
+                "check that the folder is writable"
+            ) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def replace(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str,
+        expected_sha256: str | None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> StoredObject:
+        """Compare and swap under a lock: the new file is renamed over the old one only while
+        the old one still holds `expected_sha256` (None: while there is none)."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        object_metadata(key, metadata, sha256)
+        with self._locked(key):
+            found = self.stat(key)
+            current = found.sha256 if found is not None else None
+            if current != expected_sha256:
+                raise conflict(self.location(key), expected_sha256, current)
+            if current == sha256:
+                return StoredObject(key, len(data), sha256, content_type, uploaded=False)
+            return self._write(key, self._path(key), io.BytesIO(data), content_type)
 
     def stat(self, key: str) -> ObjectInfo | None:
         path = self._path(key)

@@ -20,8 +20,10 @@ from touktouk.store.base import (
     StoredObject,
     StoreError,
     cache_control_for,
+    conflict,
     guess_content_type,
     object_metadata,
+    refuse_overwrite,
     sha256_and_size,
     tagging_header,
     unchanged,
@@ -181,6 +183,7 @@ class S3Store:
         metadata: Mapping[str, str] | None = None,
         *,
         cache_control: str | None = None,
+        immutable: bool = False,
     ) -> StoredObject:
         """Upload `path` with the transfer manager (multipart for big files, retried parts),
         unless the bucket already holds it (HEAD: sha256 metadata), then check what landed."""
@@ -194,9 +197,12 @@ class S3Store:
                 f"({exc.strerror}); check that the file exists and is readable"
             ) from exc
         meta = object_metadata(key, metadata, sha256)
-        same = unchanged(self.stat(key), sha256, size, content_type, meta)
+        existing = self.stat(key)
+        same = unchanged(existing, sha256, size, content_type, meta, metadata_too=not immutable)
         if same is not None and same.sha256 is not None:
             return StoredObject(key, same.bytes, same.sha256, content_type, uploaded=False)
+        if immutable:
+            refuse_overwrite(self.location(key), existing, sha256, size)
         extra: dict[str, Any] = {
             "ContentType": content_type,
             "CacheControl": cache_control or cache_control_for(key),
@@ -228,30 +234,87 @@ class S3Store:
         metadata: Mapping[str, str] | None = None,
         *,
         cache_control: str | None = None,
+        immutable: bool = False,
     ) -> StoredObject:
         """Upload `data` in one PUT that the server checks against its SHA-256, unless the
         bucket already holds identical bytes."""
         full_key = self._key(key)
         digest = hashlib.sha256(data).digest()
         meta = object_metadata(key, metadata, digest.hex())
-        same = unchanged(self.stat(key), digest.hex(), len(data), content_type, meta)
+        existing = self.stat(key)
+        same = unchanged(existing, digest.hex(), len(data), content_type, meta, metadata_too=not immutable)
         if same is not None and same.sha256 is not None:
             return StoredObject(key, same.bytes, same.sha256, content_type, uploaded=False)
-        tagging = tagging_header(meta)
+        if immutable:
+            refuse_overwrite(self.location(key), existing, digest.hex(), len(data))
         try:
             self.client.put_object(
-                Bucket=self.bucket,
-                Key=full_key,
-                Body=data,
-                ContentType=content_type,
-                CacheControl=cache_control or cache_control_for(key),
-                ChecksumSHA256=base64.b64encode(digest).decode("ascii"),
-                Metadata=meta,
-                **({"Tagging": tagging} if tagging else {}),
+                **self._put_args(full_key, data, content_type, meta, cache_control or cache_control_for(key))
             )
         except Exception as exc:
             raise self.store_error(exc, "upload to", key) from exc
         return StoredObject(key=key, bytes=len(data), sha256=digest.hex(), content_type=content_type)
+
+    def _put_args(
+        self, full_key: str, data: bytes, content_type: str, meta: Mapping[str, str], cache_control: str
+    ) -> dict[str, Any]:
+        """put_object's arguments for one checked PUT of `data` (the server verifies its SHA-256)."""
+        tagging = tagging_header(meta)
+        return {
+            "Bucket": self.bucket,
+            "Key": full_key,
+            "Body": data,
+            "ContentType": content_type,
+            "CacheControl": cache_control,
+            "ChecksumSHA256": base64.b64encode(hashlib.sha256(data).digest()).decode("ascii"),
+            "Metadata": dict(meta),
+            **({"Tagging": tagging} if tagging else {}),
+        }
+
+    def replace(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str,
+        expected_sha256: str | None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> StoredObject:
+        """One PUT, conditional on the object the caller read: `If-Match` its ETag, or
+        `If-None-Match: *` when there was none. S3, MinIO and SeaweedFS (checked with 4.48) refuse
+        the PUT with 412 when another writer replaced it meanwhile: StoreConflict. A server that
+        does not implement conditional writes (501 NotImplemented) gets a plain PUT right after
+        the check, so two writers can then race within one round trip."""
+        from botocore.exceptions import ClientError
+
+        sha256 = hashlib.sha256(data).hexdigest()
+        meta = object_metadata(key, metadata, sha256)
+        head = self._head_or_none(key)
+        current = None
+        if head is not None:
+            found = str((head.get("Metadata") or {}).get(SHA256_META, "")).lower()
+            current = found if re.fullmatch(r"[0-9a-f]{64}", found) else "unknown"
+        if current != expected_sha256:
+            raise conflict(self.location(key), expected_sha256, current)
+        if current == sha256:
+            return StoredObject(key, len(data), sha256, content_type, uploaded=False)
+        args = self._put_args(self._key(key), data, content_type, meta, cache_control_for(key))
+        condition = {"IfMatch": head["ETag"]} if head is not None else {"IfNoneMatch": "*"}
+        try:
+            try:
+                self.client.put_object(**args, **condition)
+            except ClientError as exc:
+                status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+                code = str(exc.response.get("Error", {}).get("Code", ""))
+                if status == 412 or code in ("PreconditionFailed", "ConditionalRequestConflict"):
+                    raise conflict(self.location(key), expected_sha256, "changed") from None
+                if status != 501 and code != "NotImplemented":
+                    raise
+                self.client.put_object(**args)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise self.store_error(exc, "upload to", key) from exc
+        return StoredObject(key=key, bytes=len(data), sha256=sha256, content_type=content_type)
 
     def stat(self, key: str) -> ObjectInfo | None:
         """HEAD the object: size, content type and the sha256 ToukTouk stored in its metadata."""
