@@ -8,6 +8,32 @@ import pytest
 
 from s3server import S3Server, seaweedfs
 
+# The only reasons a test may skip in `make test` (README, Tests): everything else a test needs is
+# installed by `make setup`, so any other skip fails the run.
+SKIP_ALLOWLIST = ("shared FLEURS media absent",)
+_skips: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = str(report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr)
+        if not any(allowed in reason for allowed in SKIP_ALLOWLIST):
+            _skips.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput") or not _skips:
+        return  # an xdist worker: the controller sees every report
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(
+            f"{len(_skips)} skip(s) not on the allow-list (tests/conftest.py, SKIP_ALLOWLIST):", red=True
+        )
+        for line in _skips:
+            reporter.write_line(f"  {line}", red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """One real SeaweedFS S3 server for the whole test session."""
