@@ -188,11 +188,34 @@ def test_timing_invariants(words: list[Word], max_chars: int, max_lines: int) ->
     for ev in events:
         assert ev.end > ev.start
         assert ev.end - ev.start <= max_duration + 1e-9
-        assert ev.start == ev.words[0].start
+        assert ev.start >= ev.words[0].start
         assert 1 <= len(ev.lines) <= max_lines
+    assert events[0].start == events[0].words[0].start
     for a, b in itertools.pairwise(events):
         assert a.start < b.start
         assert b.start - a.end >= min_gap - 1e-9
+        # An event starts with its first word, unless collapsed timings (several words at one
+        # instant) make it wait for the event before it to be shown and the gap to pass.
+        assert b.start == b.words[0].start or b.start == pytest.approx(a.end + min_gap)
+
+
+def test_collapsed_word_timings_never_give_an_empty_or_negative_caption() -> None:
+    # Whisper's timings as an outside review found them: "parcours" lasts no time and "on" starts
+    # with it; the event was 0.065 → -0.015 (SRT 00:00:00,065 --> 00:00:00,000).
+    from touktouk.captions.layout import layout_clip
+    from touktouk.captions.styles import style_for
+    from touktouk.config import BrandSettings, CaptionSettings
+
+    words = [
+        Word(0.065, 0.065, "parcours"), Word(0.065, 0.486, "on"), Word(0.578, 0.605, "la"),
+        Word(0.61, 0.944, "parlent."), Word(1.048, 1.174, "économie"),
+    ]  # fmt: skip
+    style = style_for("vertical", BrandSettings(fonts_dir=str(FONTS_DIR)), CaptionSettings())
+    events = layout_clip(words, style, 0.0, 1.481)
+    assert [w for ev in events for w in ev.words] == words
+    assert all(ev.end > ev.start for ev in events), events
+    assert all(b.start - a.end >= 2 / 25 - 1e-9 for a, b in itertools.pairwise(events))
+    assert events[-1].end <= 1.481
 
 
 # --- rebase ---------------------------------------------------------------------------

@@ -20,6 +20,15 @@ DEFAULT_CONFIG = Path("config/touktouk.toml")
 CLIP_PLATFORMS = ("youtube_shorts", "tiktok", "instagram_reels", "linkedin", "x")
 
 
+def timecode_or_none(value: Any) -> float | None:
+    """A config timecode ("00:01:30", "90.5" or a number of seconds) in seconds; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, (str, int, float)):
+        return parse_timecode(value)
+    raise ValueError('expected a timecode such as "00:01:30" or a number of seconds')
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -102,6 +111,27 @@ class TemplateSettings(_Strict):
     text: str = ""
 
 
+class WordFix(_Strict):
+    """A misheard word (or words) and what was said: whole words, any case; `at` (a timecode)
+    limits it to the occurrence said then."""
+
+    wrong: Annotated[str, Field(min_length=1, max_length=200)]
+    right: Annotated[str, Field(min_length=1, max_length=200)]
+    at: float | None = None
+
+    @field_validator("wrong", "right")
+    @classmethod
+    def _words(cls, value: str) -> str:
+        if not value.split():
+            raise ValueError("needs at least one word")
+        return " ".join(value.split())
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _timecode(cls, value: Any) -> float | None:
+        return timecode_or_none(value)
+
+
 class SeriesConfig(_Strict):
     series: str = "ToukTouk"
     series_slug: Annotated[str, Field(pattern=SLUG.pattern)] = "touktouk"
@@ -114,6 +144,9 @@ class SeriesConfig(_Strict):
     render: RenderSettings = RenderSettings()
     captions: CaptionSettings = CaptionSettings()
     templates: dict[str, TemplateSettings] = Field(default_factory=dict)
+    glossary: tuple[WordFix, ...] = Field(
+        (), description="Fixes for names that recur in every episode ([[glossary]] wrong/right)"
+    )
 
     @field_validator("templates")
     @classmethod
@@ -135,11 +168,7 @@ class Pick(_Strict):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _timecode(cls, value: Any) -> float | None:
-        if value is None:
-            return None
-        if isinstance(value, (str, int, float)):
-            return parse_timecode(value)
-        raise ValueError('expected a timecode such as "00:01:30" or a number of seconds')
+        return timecode_or_none(value)
 
     @model_validator(mode="after")
     def _order(self) -> Pick:
@@ -164,6 +193,10 @@ class EpisodeConfig(_Strict):
     hashtags: tuple[str, ...] = ()
     links: dict[str, str] = {}
     picks: tuple[Pick, ...] = ()
+    # The producer's decisions (README, Review and approval).
+    fixes: tuple[WordFix, ...] = ()
+    drop: tuple[str, ...] = ()
+    titles: dict[str, str] = {}
 
     @property
     def episode_id(self) -> str:

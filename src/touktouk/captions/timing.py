@@ -123,7 +123,9 @@ def timed_events(
     events: list[CaptionEvent] = []
     for i, g in enumerate(groups):
         lines, _ = break_lines([u.text for u in g], max_chars, max_lines, fits_wide)
-        start = g[0].start
+        # Collapsed timings (Whisper gives several words one instant): an event never starts
+        # before the previous one has been shown and the gap has passed.
+        start = max(g[0].start, events[-1].end + min_gap) if events else g[0].start
         chars = sum(len(line) for line in lines) + len(lines) - 1
         needed = max(min_duration, chars / max_cps)
         end = max(max(u.end for u in g), start + needed)
@@ -132,7 +134,7 @@ def timed_events(
             end = min(end, groups[i + 1][0].start - min_gap)
         elif until is not None:
             end = min(end, until)
-        end = max(end, start + MIN_VISIBLE) if i + 1 == len(groups) else end
+        end = max(end, start + MIN_VISIBLE)  # never empty or negative, whatever the next start
         words = tuple(w for u in g for w in u.words)
         events.append(CaptionEvent(start=start, end=end, lines=lines, words=words))
     if until is not None:

@@ -15,6 +15,8 @@ from touktouk import __version__
 from touktouk.cli.captions import captions_app
 from touktouk.cli.console import err, fail, out
 from touktouk.cli.history import register as register_history
+from touktouk.cli.review import print_proposal
+from touktouk.cli.review import register as register_review
 
 if TYPE_CHECKING:
     from touktouk.publish.commit import Inputs
@@ -24,6 +26,7 @@ models_app = typer.Typer(help="Whisper models available offline.")
 app.add_typer(models_app, name="models")
 app.add_typer(captions_app, name="captions")
 register_history(app)
+register_review(app)
 
 
 class _UserErrorOnOneLine(logging.Filter):
@@ -65,8 +68,13 @@ def publish(
         bool,
         typer.Option("--replace", help="Publish even though the episode was already published from other footage."),
     ] = False,
+    review: Annotated[
+        bool,
+        typer.Option("--review", help="Store a proposal and its review page; publish only after touktouk approve."),
+    ] = False,
 ) -> None:
-    """Transcribe, clip, caption and describe one episode, then publish it to the store."""
+    """Transcribe, clip, caption and describe one episode, then publish it to the store (or, with
+    --review, propose it for approval)."""
     from touktouk.errors import ToukToukError
     from touktouk.pipeline.inputs import preflight
 
@@ -87,9 +95,12 @@ def publish(
 
     _quiet_user_error_tracebacks()
     try:
-        location = publish_episode(*args, translate="en" if translate else None, replace=replace)
+        location = publish_episode(*args, translate="en" if translate else None, replace=replace, review=review)
     except ToukToukError as exc:
         fail(str(exc))
+    if review:
+        print_proposal(inputs)
+        return
     _print_summary(inputs)
     out.print(f"[bold green]Published[/] {inputs.episode.episode_id}. Manifest: {location}", soft_wrap=True)
 

@@ -12,7 +12,9 @@ import typer
 from touktouk.cli.console import fail, out
 
 _ID = re.compile(r"^s(\d{2,})e(\d{2,})-([a-z0-9-]+)$")
-_FOLDER = re.compile(r"^((?:[^/]+/)*?[a-z0-9-]+/s\d{2,}/e\d{2,}-[a-z0-9-]+)/(?:manifest\.json|history/[^/]+\.json)$")
+_FOLDER = re.compile(
+    r"^((?:[^/]+/)*?[a-z0-9-]+/s\d{2,}/e\d{2,}-[a-z0-9-]+)/(?:manifest\.json|proposal\.json|history/[^/]+\.json)$"
+)
 
 StoreOpt = Annotated[str, typer.Option("--store", help="Folder, file:// URL or s3://bucket/prefix.")]
 EndpointOpt = Annotated[str | None, typer.Option(help="S3 endpoint (default: AWS_ENDPOINT_URL).")]

@@ -15,12 +15,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from prefect import flow, get_run_logger, unmapped
 from prefect.futures import PrefectFuture
 from pydantic import Field
 
+from touktouk.errors import ConfigError
 from touktouk.orchestration.report import run_report
 from touktouk.orchestration.runners import task_runner_from_env
 from touktouk.orchestration.tasks import (
@@ -28,6 +29,7 @@ from touktouk.orchestration.tasks import (
     describe_task,
     extract_audio_task,
     fetch_footage_task,
+    fix_transcript_task,
     probe_task,
     publish_task,
     render_clip_task,
@@ -37,6 +39,7 @@ from touktouk.orchestration.tasks import (
     write_transcript_task,
     youtube_master_task,
 )
+from touktouk.pipeline.decide import episode_decisions, proposal_plans, read_proposal
 from touktouk.pipeline.inputs import (
     load_inputs,
     refuse_other_footage,
@@ -50,6 +53,7 @@ from touktouk.publish.commit import (
     StoredClip,
     in_store,
 )
+from touktouk.review.decisions import apply_to_plans
 from touktouk.store.base import Store, StoredObject
 from touktouk.store.keys import (
     episode_prefix,
@@ -142,6 +146,9 @@ def publish_episode(
     caption_style: CaptionStyleName = "karaoke",
     translate: Literal["en"] | None = None,
     replace: bool = False,
+    review: bool = False,
+    decisions: dict[str, Any] | None = None,
+    from_proposal: bool = False,
 ) -> str:
     """Publish one episode: transcript, subtitled clips and metadata into the store.
 
@@ -156,6 +163,10 @@ def publish_episode(
         caption_style: karaoke (word-by-word highlight) or plain captions burned into the clips.
         translate: "en" also publishes English SRT/VTT of the episode (Whisper's translate task).
         replace: publish this footage even though the episode was published from other footage.
+        review: store a proposal to review and approve (`touktouk approve`) instead of publishing.
+        decisions: word fixes, dropped clips and titles to apply ({"fixes": [{"wrong", "right"}], "drop": [...],
+            "titles": {...}}), on top of those the episode file and the published manifest hold.
+        from_proposal: publish the clips of the stored proposal (set by `touktouk approve`).
     """
     started = time.monotonic()
     inputs = load_inputs(footage, resolve_episode(episode, config), store, config)
@@ -171,12 +182,24 @@ def publish_episode(
         audio = extract_audio_task(inputs.footage, workdir)
         ep = inputs.episode
         prompt = vocabulary_prompt(ep.guest, ep.organisation, ep.cause, *ep.hashtags)
-        transcript = transcribe_task(audio, inputs.series, prompt)
-        require_speech(inputs, transcript)
+        raw = transcribe_task(audio, inputs.series, prompt)
+        require_speech(inputs, raw)
+        decided = episode_decisions(inputs, decisions)
+        transcript = fix_transcript_task(raw, decided)
         transcript_files = write_transcript_task(transcript, inputs.series, workdir)
         if translate:
             transcript_files |= translate_task(audio, inputs.series, translate, workdir)
-        plans = choose_clips_task(transcript, inputs, info.duration, audio)
+        proposal = read_proposal(inputs) if from_proposal else None
+        if from_proposal and proposal is None:
+            raise ConfigError(
+                f"{inputs.episode.episode_id} has no proposal waiting in {inputs.store_url}; "
+                "run touktouk publish --review first."
+            )
+        if proposal is not None:
+            plans = proposal_plans(proposal)
+        else:
+            plans = choose_clips_task(transcript, inputs, info.duration, audio)
+        plans = apply_to_plans(plans, decided, raw, transcript, inputs.episode_file or inputs.episode.episode_id)
         master = store_master_task(inputs)
         job = RenderJob(
             store_url=inputs.store_url,
@@ -195,7 +218,14 @@ def publish_episode(
         clips = render_clips(plans, job)
         yt_master = youtube_master(job) if inputs.series.render.youtube_master else None
         episode_metadata = describe_task(clips, inputs, transcript)
-        location = publish_task(inputs, info, transcript, transcript_files, clips, episode_metadata, master, yt_master)
+        options = {
+            "footage": footage, "episode": episode, "config": config, "store": inputs.store_url,
+            "platforms": platforms, "auto_clips": auto_clips, "caption_style": caption_style, "translate": translate,
+        }  # fmt: skip
+        location = publish_task(
+            inputs, info, transcript, transcript_files, clips, episode_metadata, master, yt_master,
+            decided.to_dict(), options if review else None,
+        )  # fmt: skip
         run_report(inputs, info, clips, location, time.monotonic() - started)
         return location
     finally:

@@ -15,6 +15,7 @@ from touktouk.config import SeriesConfig
 from touktouk.orchestration.cache_keys import render_cache_key, youtube_master_cache_key
 from touktouk.orchestration.runners import TRANSIENT_RETRY_DELAYS, retry_transient
 from touktouk.pipeline.clips import render_and_store_clip
+from touktouk.pipeline.decide import fix_transcript
 from touktouk.pipeline.inputs import fetch_inputs
 from touktouk.pipeline.job import RenderJob
 from touktouk.pipeline.master import render_and_store_master, store_footage
@@ -23,6 +24,7 @@ from touktouk.pipeline.plans import plan_clips
 from touktouk.pipeline.transcript import translate, write_transcript
 from touktouk.publish.commit import Inputs, StoredClip, publish_outputs
 from touktouk.render.probe import MediaInfo, extract_audio, probe
+from touktouk.review.decisions import Decisions
 from touktouk.runlog import run_logger
 from touktouk.store.base import StoredObject
 from touktouk.transcribe.progress import ProgressLog
@@ -92,6 +94,12 @@ def translate_task(audio: Path, series: SeriesConfig, target: str, workdir: Path
     return translate(audio, series, target, workdir, run_logger(log))
 
 
+@task(name="apply word fixes", cache_policy=NO_CACHE)
+def fix_transcript_task(transcript: Transcript, decisions: Decisions) -> Transcript:
+    """The producer's word fixes (see `pipeline.decide.fix_transcript`)."""
+    return fix_transcript(transcript, decisions, run_logger(log))
+
+
 @task(name="choose clips", cache_policy=NO_CACHE)
 def choose_clips_task(
     transcript: Transcript, inputs: Inputs, duration: float, audio: Path | None = None
@@ -148,8 +156,10 @@ def publish_task(
     episode_metadata: dict[str, Any],
     master: StoredObject | None = None,
     youtube_master: StoredObject | None = None,
+    decisions: dict[str, Any] | None = None,
+    proposal_inputs: dict[str, Any] | None = None,
 ) -> str:
-    """Upload every file, then the manifest last (see `publish_outputs`)."""
+    """Upload every file, then the manifest last, or the proposal (see `publish_outputs`)."""
     return publish_outputs(
         inputs,
         info,
@@ -160,6 +170,8 @@ def publish_task(
         logger=get_run_logger(),
         master=master,
         youtube_master=youtube_master,
+        decisions=decisions,
+        proposal_inputs=proposal_inputs,
     )
 
 

@@ -8,13 +8,13 @@ value types the flow's tasks hand to it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Self
 
 from touktouk.config import EpisodeConfig, SeriesConfig
-from touktouk.publish.manifest import build_manifest, to_json
+from touktouk.publish.manifest import as_proposal, build_manifest, to_json
 from touktouk.publish.pointer import commit_manifest, read_current
 from touktouk.publish.review import build_review_html
 from touktouk.render.encode import OutputSpec
@@ -25,6 +25,7 @@ from touktouk.store.keys import (
     clip_metadata_key,
     episode_prefix,
     master_key,
+    proposal_key,
     review_depth_key,
     review_key,
     transcript_keys,
@@ -123,11 +124,17 @@ def publish_outputs(
     links_expire_in: int | None = None,
     master: StoredObject | None = None,
     youtube_master: StoredObject | None = None,
+    decisions: Mapping[str, Any] | None = None,
+    proposal_inputs: Mapping[str, Any] | None = None,
 ) -> str:
     """Store the transcript files, clip metadata and review page under content-named keys,
     verify the objects earlier tasks stored (`master`, `youtube_master`, the clips' files: size and
     SHA-256 in the store, never trusted blindly), then replace the manifest last. Nothing the
     live manifest lists is ever rewritten; an unchanged re-run writes nothing at all.
+
+    With `proposal_inputs` (`touktouk publish --review`) the document goes to proposal.json
+    instead, with those inputs for `touktouk approve`, and the published state is left as it is.
+    Returns the location of the manifest (or of the proposal).
     """
     store: Store = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
     prefix = episode_prefix(inputs.series, inputs.episode)
@@ -232,23 +239,38 @@ def publish_outputs(
             ),
             review=review,
             objects=listed,
+            decisions=decisions,
         )
 
     # The review page shows the manifest's content (not its date, so an unchanged re-run keeps it
     # byte-identical); named by its bytes, it is stored before the manifest, which lists it. Its
     # links are relative, so the same from any version folder.
     page = build_review_html(
-        {k: v for k, v in document(objects).items() if k != "generated_at"},
+        {k: v for k, v in document(objects).items() if k not in ("generated_at", "schema")},
         thumbnails=thumbnails,
         page_key=review_depth_key(prefix),
     )
     rkey = review_key(prefix, hashlib.sha256(page).hexdigest())
     put_bytes(rkey, page, "text/html; charset=utf-8")
+    if proposal_inputs is not None:
+        pobj = store.put_bytes(
+            proposal_key(prefix),
+            to_json(as_proposal(document(objects, rkey), proposal_inputs)),
+            "application/json",
+            tags,
+        )
+        logger.info(
+            "Proposed %s for review: %d objects, %d sent (%d bytes); nothing published changed. Review page: %s",
+            inputs.episode.episode_id, len(objects), sent[0], sent[1], store.location(rkey),
+        )  # fmt: skip
+        return store.location(pobj.key)
     # The commit point, written last.
     previous = read_current(store, prefix)
     mobj = commit_manifest(
         store, prefix, document(objects, rkey), previous, tags=tags, logger=logger, expires_in=links_expire_in
     )
+    if store.exists(proposal_key(prefix)):
+        store.delete(proposal_key(prefix))  # approved (or overtaken by a publish): no longer pending
     location = store.location(mobj.key)
     logger.info(
         "Published %s: %d objects, %d sent (%d bytes), manifest %s at %s",

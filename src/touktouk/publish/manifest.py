@@ -17,6 +17,7 @@ from touktouk.errors import ConfigError
 from touktouk.store.base import StoredObject
 
 SCHEMA = "touktouk.manifest/1"
+PROPOSAL_SCHEMA = "touktouk.proposal/1"
 LINKS_SCHEMA = "touktouk.links/1"
 
 
@@ -32,12 +33,15 @@ def build_manifest(
     now: datetime | None = None,
     youtube_master: Mapping[str, Any] | None = None,
     review: str = "",
+    decisions: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if youtube_master is not None:
         extra["youtube_master"] = dict(youtube_master)
     if review:
         extra["review"] = review
+    if decisions:
+        extra["decisions"] = dict(decisions)
     return {
         "schema": SCHEMA,
         "generator": f"touktouk {__version__}",
@@ -65,6 +69,12 @@ def build_manifest(
             {"key": o.key, "bytes": o.bytes, "sha256": o.sha256, "content_type": o.content_type} for o in objects
         ],
     }
+
+
+def as_proposal(manifest: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The proposal of `touktouk publish --review`: the manifest it would publish, under its own
+    schema, with the run's inputs so that `touktouk approve` can finish it."""
+    return {**manifest, "schema": PROPOSAL_SCHEMA, "inputs": dict(inputs)}
 
 
 def to_json(data: Mapping[str, Any]) -> bytes:

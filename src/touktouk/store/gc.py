@@ -95,14 +95,15 @@ def _read_manifest(store: Store, key: str) -> Mapping[str, Any]:
 def live_manifests(
     store: Store, now: datetime, retention: timedelta = DEFAULT_HISTORY_RETENTION
 ) -> dict[str, Mapping[str, Any]]:
-    """Every manifest whose objects gc keeps: each episode's manifest.json, and each history
-    entry replaced less than `retention` ago (so `touktouk rollback` can still restore it).
+    """Every manifest whose objects gc keeps: each episode's manifest.json and pending
+    proposal.json, and each history entry replaced less than `retention` ago (so
+    `touktouk rollback` can still restore it).
 
     A manifest that cannot be read or parsed stops the search (StoreError): guessing would delete live objects.
     """
     manifests: dict[str, Mapping[str, Any]] = {}
     for key in store.list_keys():
-        if key.rsplit("/", 1)[-1] == "manifest.json":
+        if key.rsplit("/", 1)[-1] in ("manifest.json", "proposal.json"):
             manifests[key] = _read_manifest(store, key)
         elif is_history_entry(key):
             replaced = store.last_modified(key)

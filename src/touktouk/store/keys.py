@@ -9,6 +9,7 @@ keys ever rewritten; each replaced manifest is kept under `history/`.
 
     <series>/sNN/eNN-<slug>/manifest.json                     pointer, replaced last
     <series>/sNN/eNN-<slug>/links.json                        pointer, rewritten after it
+    <series>/sNN/eNN-<slug>/proposal.json                     pointer: what awaits approval
     <series>/sNN/eNN-<slug>/history/<time>-<sha16>.json       every replaced manifest
     <series>/sNN/eNN-<slug>/master/<v>/footage.mp4            the footage as given
     <series>/sNN/eNN-<slug>/master/<v>/youtube-1920x1080.mp4
@@ -31,7 +32,7 @@ from touktouk.config import EpisodeConfig, SeriesConfig
 EPISODE_PREFIX = re.compile(r"^((?:[^/]+/)*?[a-z0-9-]+/s\d{2,}/e\d{2,}-[a-z0-9-]+)/")
 _SAFE_EXT = re.compile(r"^\.[a-z0-9]{1,5}$")
 VERSION_CHARS = 16
-POINTER_NAMES = ("manifest.json", "links.json")
+POINTER_NAMES = ("manifest.json", "links.json", "proposal.json")
 
 
 def episode_prefix(series: SeriesConfig, episode: EpisodeConfig) -> str:
@@ -119,6 +120,11 @@ def review_depth_key(prefix: str) -> str:
 
 def manifest_key(prefix: str) -> str:
     return f"{prefix}/manifest.json"
+
+
+def proposal_key(prefix: str) -> str:
+    """What `touktouk publish --review` stored for the producer to approve (a pointer, like the manifest)."""
+    return f"{prefix}/proposal.json"
 
 
 def links_key(prefix: str) -> str:
