@@ -61,7 +61,9 @@ def test_prefect_yaml_declares_both_deployments_with_flows_entry_points():
 def test_publish_episode_keeps_its_positional_signature():
     names = list(publish_episode.parameters.properties)
     assert names[:4] == ["footage", "episode", "store", "config"]
-    assert names[4:] == ["platforms", "auto_clips", "caption_style", "translate", "replace"]
+    assert names[4:] == [
+        "platforms", "auto_clips", "caption_style", "translate", "replace", "review", "decisions", "from_proposal",
+    ]  # fmt: skip
 
 
 def test_episode_slug_names_the_file_beside_the_series_config():
