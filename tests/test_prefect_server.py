@@ -111,6 +111,19 @@ def wait_for_run(server: Server, flow_run_id: str, worker_log: Path) -> dict[str
     raise AssertionError(f"flow run {flow_run_id} not finished after {RUN_TIMEOUT:.0f} s; worker log:\n{tail}")
 
 
+def run_parameters(episode_files: dict[str, Path], store: Path, **extra: Any) -> dict[str, Any]:
+    """publish-episode's parameters for the test episode: one automatic clip, for TikTok."""
+    return {
+        "footage": str(episode_files["footage"]),
+        "episode": str(episode_files["episode"]),
+        "config": str(episode_files["series"]),
+        "store": str(store),
+        "platforms": ["tiktok"],
+        "auto_clips": 1,
+        **extra,
+    }
+
+
 def manifest_at(store: Path) -> dict[str, Any]:
     path = store / "touktouk" / "s01" / "e07-prefect-demo" / "manifest.json"
     assert path.is_file(), f"no manifest at {path}"
@@ -146,15 +159,7 @@ def test_nightly_clips_runs_at_two_in_paris(prefect_server, deployments):
 
 def test_worker_runs_publish_episode_triggered_through_the_rest_api(prefect_server, deployments, worker, episode_files):
     store = episode_files["tmp"] / "store-rest"
-    params = {
-        "footage": str(episode_files["footage"]),
-        "episode": str(episode_files["episode"]),
-        "config": str(episode_files["series"]),
-        "store": str(store),
-        "platforms": ["tiktok"],
-        "auto_clips": 1,
-        "caption_style": "plain",
-    }
+    params = run_parameters(episode_files, store, caption_style="plain")
     dep_id = deployments["publish-episode"]["id"]
     created = prefect_server.post(f"/deployments/{dep_id}/create_flow_run", {"parameters": params})
     run = wait_for_run(prefect_server, created["id"], worker)
@@ -212,3 +217,70 @@ def test_custom_run_from_the_prefect_ui_in_headless_chromium(prefect_server, dep
     assert run["parameters"]["store"] == str(store)
     m = manifest_at(store)
     assert m["clips"] == []
+
+
+def wait_for_input(server: Server, flow_run_id: str, key: str, worker_log: Path) -> Any:
+    """Wait until the run is suspended and its input `key` is saved (it lands just after Paused)."""
+    import urllib.error
+
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while time.monotonic() < deadline:
+        run = server.get(f"/flow_runs/{flow_run_id}")
+        if run["state"]["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}:
+            raise AssertionError(f"run ended {run['state']} instead of waiting for {key}")
+        if run["state"]["type"] == "PAUSED":
+            try:
+                return server.get(f"/flow_runs/{flow_run_id}/input/{key}")
+            except urllib.error.HTTPError as exc:
+                if exc.code != 404:
+                    raise
+        time.sleep(2)
+    tail = worker_log.read_text(errors="replace")[-3000:] if worker_log.exists() else ""
+    raise AssertionError(f"flow run {flow_run_id} never waited for {key}; worker log:\n{tail}")
+
+
+def test_a_review_run_suspends_for_the_producer_and_publishes_what_was_decided(
+    prefect_server, deployments, worker, episode_files
+):
+    store = episode_files["tmp"] / "store-review"
+    params = run_parameters(episode_files, store, review=True)
+    dep_id = deployments["publish-episode"]["id"]
+    created = prefect_server.post(f"/deployments/{dep_id}/create_flow_run", {"parameters": params})
+    run_id = created["id"]
+    description = wait_for_input(prefect_server, run_id, "suspended-review-description", worker)
+    schema = prefect_server.get(f"/flow_runs/{run_id}/input/suspended-review-schema")
+    assert {"clips", "fixes"} <= set(
+        json.loads(schema)["properties"] if isinstance(schema, str) else schema["properties"]
+    )
+    folder = store / "touktouk" / "s01" / "e07-prefect-demo"
+    assert not (folder / "manifest.json").exists(), "nothing is published while the producer reviews"
+    proposal = load_json((folder / "proposal.json").read_bytes())
+    (clip,) = proposal["clips"]
+    text = description if isinstance(description, str) else json.dumps(description)
+    assert clip["id"] in text and "review page" in text
+
+    # A fix that matches nothing: the run suspends again, the reason above the form.
+    bad = {"clips": [{"id": clip["id"], "publish": True, "title": ""}], "fixes": [{"wrong": "Zzyzx", "right": "Zut"}]}
+    answer = prefect_server.post(f"/flow_runs/{run_id}/resume", {"run_input": bad})
+    assert answer["status"] == "ACCEPT", answer
+    again = wait_for_input(prefect_server, run_id, "suspended-review-again-1-description", worker)
+    assert "'Zzyzx' → 'Zut' matches no words" in (
+        again if isinstance(again, str) else json.dumps(again, ensure_ascii=False)
+    )
+
+    word = next(w.strip(".,;:!?»«") for w in clip["text"].split() if len(w.strip(".,;:!?»«")) >= 4)
+    good = {
+        "clips": [{"id": clip["id"], "publish": True, "title": "Le titre du producteur"}],
+        "fixes": [{"wrong": word, "right": "Toukfix"}],
+    }
+    answer = prefect_server.post(f"/flow_runs/{run_id}/resume", {"run_input": good})
+    assert answer["status"] == "ACCEPT", answer
+    run = wait_for_run(prefect_server, run_id, worker)
+    assert run["state"]["type"] == "COMPLETED", run["state"]
+    manifest = load_json((folder / "manifest.json").read_bytes())
+    (published,) = manifest["clips"]
+    assert (published["id"], published["title"]) == (clip["id"], "Le titre du producteur")
+    assert "Toukfix" in published["text"]
+    assert "Toukfix" in (folder.parent.parent.parent / published["captions"]["srt"]).read_text(encoding="utf-8")
+    assert {"wrong": word, "right": "Toukfix"} in manifest["decisions"]["fixes"]
+    assert not (folder / "proposal.json").exists()

@@ -23,6 +23,7 @@ from pydantic import Field
 
 from touktouk.errors import ConfigError
 from touktouk.orchestration.report import run_report
+from touktouk.orchestration.review import in_deployment, wait_for_review
 from touktouk.orchestration.runners import task_runner_from_env
 from touktouk.orchestration.tasks import (
     choose_clips_task,
@@ -39,7 +40,7 @@ from touktouk.orchestration.tasks import (
     write_transcript_task,
     youtube_master_task,
 )
-from touktouk.pipeline.decide import episode_decisions, proposal_plans, read_proposal
+from touktouk.pipeline.decide import episode_decisions, fix_transcript, proposal_plans, read_proposal
 from touktouk.pipeline.inputs import (
     load_inputs,
     refuse_other_footage,
@@ -50,17 +51,18 @@ from touktouk.pipeline.inputs import (
 )
 from touktouk.pipeline.job import RenderJob
 from touktouk.publish.commit import (
+    Inputs,
     StoredClip,
     in_store,
 )
-from touktouk.review.decisions import apply_to_plans
+from touktouk.review.decisions import Decisions, apply_to_plans
 from touktouk.store.base import Store, StoredObject
 from touktouk.store.keys import (
     episode_prefix,
 )
 from touktouk.store.url import open_store
 from touktouk.transcribe.run import vocabulary_prompt
-from touktouk.types import ClipPlan
+from touktouk.types import ClipPlan, Transcript
 
 Stored = TypeVar("Stored", StoredClip, StoredObject)
 
@@ -129,6 +131,22 @@ def youtube_master(job: RenderJob) -> StoredObject:
         lambda: youtube_master_task.with_options(refresh_cache=True)(job),
         hit="YouTube master: inputs unchanged, taken from the task cache (no render)",
     )
+
+
+def review_in_ui(inputs: Inputs, raw: Transcript, recorded: Decisions) -> dict[str, Any]:
+    """Suspend for the producer's decisions on the stored proposal; each is checked first (a fix
+    must match words, an id must name a clip) with what `touktouk approve` checks."""
+    proposal = read_proposal(inputs) or {}
+    store = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
+    page = str(proposal.get("review", ""))
+    plans = proposal_plans(proposal)
+
+    def check(given: dict[str, Any]) -> None:
+        decided = recorded.merged(Decisions.from_dict(given, strict=True))
+        fixed = fix_transcript(raw, decided, get_run_logger())
+        apply_to_plans(plans, decided, raw, fixed, "the review form")
+
+    return wait_for_review(proposal, store.link(page) if page else "", check)
 
 
 ClipPlatform = Literal["youtube_shorts", "tiktok", "instagram_reels", "linkedin", "x"]
@@ -226,6 +244,13 @@ def publish_episode(
             inputs, info, transcript, transcript_files, clips, episode_metadata, master, yt_master,
             decided.to_dict(), options if review else None,
         )  # fmt: skip
+        if review and in_deployment():
+            # The producer decides in the UI; then the proposal is published with those decisions.
+            given = review_in_ui(inputs, raw, decided)
+            return publish_episode.fn(
+                footage, episode, store, config, platforms, auto_clips, caption_style, translate, replace,
+                review=False, decisions=given, from_proposal=True,
+            )  # fmt: skip
         run_report(inputs, info, clips, location, time.monotonic() - started)
         return location
     finally:

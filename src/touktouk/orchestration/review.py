@@ -1,0 +1,86 @@
+"""The producer's door in the Prefect UI: a deployment run with `review=true` stores its proposal,
+then suspends (releasing the worker) until the producer resumes it with a typed `ReviewInput`
+(a form pre-filled with the proposal). Decisions that do not validate suspend it again, with the
+reason above the form."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from prefect.flow_runs import suspend_flow_run
+from prefect.input import RunInput
+from prefect.runtime import deployment
+from pydantic import BaseModel, Field
+
+from touktouk.errors import ConfigError
+
+
+class ClipDecision(BaseModel):
+    id: str = Field(description="The clip's id (its start in the episode), as on the review page")
+    publish: bool = Field(True, description="Switch off to leave this clip out")
+    title: str = Field("", description="The clip's title (shown on its cover and in the platform texts)")
+
+
+class WordFixInput(BaseModel):
+    wrong: str = Field(description="Misheard words, as the transcript shows them")
+    right: str = Field(description="What was said")
+
+
+class ReviewInput(RunInput):
+    clips: list[ClipDecision]
+    fixes: list[WordFixInput] = Field(default_factory=list)
+
+
+def in_deployment() -> bool:
+    """Only a deployment's run can be suspended (Prefect refuses it otherwise)."""
+    return bool(deployment.id)
+
+
+def describe(proposal: Mapping[str, Any], page_link: str, problem: str = "") -> str:
+    """The markdown above the form: what to check, the clips, the review page."""
+    rows = ["| clip | time | score | title | why |", "|---|---|---|---|---|"]
+    for c in proposal.get("clips") or []:
+        minutes, seconds = divmod(float(c["start"]), 60)
+        when = f"{int(minutes)}:{seconds:04.1f}-{float(c['end']) - float(c['start']):.0f} s"
+        rows.append(
+            f"| {c['id']} | {when} | {float(c.get('score', 0)):.2f} | {c.get('title', '')} | {c.get('reason', '')} |"
+        )
+    head = f"**Not accepted:** {problem}\n\n" if problem else ""
+    return (
+        f"{head}### Review {proposal.get('episode', {}).get('id', '')}\n\n"
+        f"Check the words and the clips on the [review page]({page_link}), then: switch off the clips to leave "
+        "out, change titles, add word fixes (misheard words → what was said), and resume.\n\n" + "\n".join(rows)
+    )
+
+
+def to_decisions(answer: ReviewInput, proposal: Mapping[str, Any]) -> dict[str, Any]:
+    """The form's answer as decisions (`review.decisions.Decisions.to_dict` shape)."""
+    proposed = {str(c["id"]): str(c.get("title", "")) for c in proposal.get("clips") or []}
+    return {
+        "drop": [c.id for c in answer.clips if not c.publish],
+        "titles": {c.id: c.title for c in answer.clips if c.title and c.title != proposed.get(c.id)},
+        "fixes": [{"wrong": f.wrong, "right": f.right} for f in answer.fixes],
+    }
+
+
+def wait_for_review(
+    proposal: Mapping[str, Any], page_link: str, check: Callable[[dict[str, Any]], None], attempts: int = 20
+) -> dict[str, Any]:
+    """Suspend until the producer resumes with decisions that `check` accepts (it raises
+    ConfigError with the reason otherwise); returns them. Each refusal suspends again under a new
+    key, the reason shown above the form. On resume Prefect runs the flow from the top: an answer
+    already given for a key is returned at once, so the same decisions come back."""
+    problem = ""
+    initial = [ClipDecision(id=str(c["id"]), title=str(c.get("title", ""))) for c in proposal.get("clips") or []]
+    for attempt in range(attempts):
+        form = ReviewInput.with_initial_data(description=describe(proposal, page_link, problem), clips=initial)
+        answer = suspend_flow_run(wait_for_input=form, key="review" if attempt == 0 else f"review-again-{attempt}")
+        decided = to_decisions(answer, proposal)
+        try:
+            check(decided)
+        except ConfigError as exc:
+            problem = str(exc)
+            continue
+        return decided
+    raise ConfigError(f"the review of {proposal.get('episode', {}).get('id', '')} was refused {attempts} times")
