@@ -111,6 +111,24 @@ def wait_for_run(server: Server, flow_run_id: str, worker_log: Path) -> dict[str
     raise AssertionError(f"flow run {flow_run_id} not finished after {RUN_TIMEOUT:.0f} s; worker log:\n{tail}")
 
 
+def resume(server: Server, flow_run_id: str, run_input: dict[str, Any]) -> dict[str, Any]:
+    """POST the producer's answer; the server may answer 503 for a moment while the run is
+    being suspended again, so retry that."""
+    import urllib.error
+
+    for _ in range(30):
+        try:
+            answer: dict[str, Any] = server.post(f"/flow_runs/{flow_run_id}/resume", {"run_input": run_input})
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503:
+                raise
+            print("resume answered 503:", exc.read()[:500])
+            time.sleep(2)
+            continue
+        return answer
+    raise AssertionError("the server kept answering 503 to the resume")
+
+
 def run_parameters(episode_files: dict[str, Path], store: Path, **extra: Any) -> dict[str, Any]:
     """publish-episode's parameters for the test episode: one automatic clip, for TikTok."""
     return {
@@ -242,8 +260,27 @@ def wait_for_input(server: Server, flow_run_id: str, key: str, worker_log: Path)
 def test_a_review_run_suspends_for_the_producer_and_publishes_what_was_decided(
     prefect_server, deployments, worker, episode_files
 ):
+    import http.server
+    import threading
+
+    messages: list[dict[str, Any]] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            messages.append({"path": self.path, **json.loads(self.rfile.read(int(self.headers["Content-Length"])))})
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    series = episode_files["tmp"] / "review-series.toml"
+    hook = f"http://127.0.0.1:{receiver.server_address[1]}/hook?token=secret-token"
+    series.write_text(f'notify_webhook = "{hook}"\n' + episode_files["series"].read_text(encoding="utf-8"))
     store = episode_files["tmp"] / "store-review"
-    params = run_parameters(episode_files, store, review=True)
+    params = run_parameters(episode_files, store, review=True, config=str(series))
     dep_id = deployments["publish-episode"]["id"]
     created = prefect_server.post(f"/deployments/{dep_id}/create_flow_run", {"parameters": params})
     run_id = created["id"]
@@ -258,10 +295,15 @@ def test_a_review_run_suspends_for_the_producer_and_publishes_what_was_decided(
     (clip,) = proposal["clips"]
     text = description if isinstance(description, str) else json.dumps(description)
     assert clip["id"] in text and "review page" in text
+    # The producer was told, once, just before the run suspended.
+    (message,) = messages
+    assert message["path"] == "/hook?token=secret-token" and message["event"] == "proposal"
+    assert (message["episode"], message["clips"]) == ("s01e07-prefect-demo", 1)
+    assert message["review_page"].endswith(proposal["review"]) and run_id in message["flow_run"]
 
     # A fix that matches nothing: the run suspends again, the reason above the form.
     bad = {"clips": [{"id": clip["id"], "publish": True, "title": ""}], "fixes": [{"wrong": "Zzyzx", "right": "Zut"}]}
-    answer = prefect_server.post(f"/flow_runs/{run_id}/resume", {"run_input": bad})
+    answer = resume(prefect_server, run_id, bad)
     assert answer["status"] == "ACCEPT", answer
     again = wait_for_input(prefect_server, run_id, "suspended-review-again-1-description", worker)
     assert "'Zzyzx' → 'Zut' matches no words" in (
@@ -273,7 +315,7 @@ def test_a_review_run_suspends_for_the_producer_and_publishes_what_was_decided(
         "clips": [{"id": clip["id"], "publish": True, "title": "Le titre du producteur"}],
         "fixes": [{"wrong": word, "right": "Toukfix"}],
     }
-    answer = prefect_server.post(f"/flow_runs/{run_id}/resume", {"run_input": good})
+    answer = resume(prefect_server, run_id, good)
     assert answer["status"] == "ACCEPT", answer
     run = wait_for_run(prefect_server, run_id, worker)
     assert run["state"]["type"] == "COMPLETED", run["state"]
@@ -284,3 +326,6 @@ def test_a_review_run_suspends_for_the_producer_and_publishes_what_was_decided(
     assert "Toukfix" in (folder.parent.parent.parent / published["captions"]["srt"]).read_text(encoding="utf-8")
     assert {"wrong": word, "right": "Toukfix"} in manifest["decisions"]["fixes"]
     assert not (folder / "proposal.json").exists()
+    assert len(messages) == 1, "resuming is not a new proposal: no second message"
+    assert "secret-token" not in worker.read_text(errors="replace"), "the webhook's token is never logged"
+    receiver.shutdown()

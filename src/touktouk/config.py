@@ -144,6 +144,9 @@ class SeriesConfig(_Strict):
     render: RenderSettings = RenderSettings()
     captions: CaptionSettings = CaptionSettings()
     templates: dict[str, TemplateSettings] = Field(default_factory=dict)
+    notify_webhook: str = Field(
+        "", description="URL that receives a JSON message when a proposal waits for review; empty = none"
+    )
     glossary: tuple[WordFix, ...] = Field(
         (), description="Fixes for names that recur in every episode ([[glossary]] wrong/right)"
     )

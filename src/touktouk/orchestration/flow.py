@@ -23,7 +23,7 @@ from pydantic import Field
 
 from touktouk.errors import ConfigError
 from touktouk.orchestration.report import run_report
-from touktouk.orchestration.review import in_deployment, wait_for_review
+from touktouk.orchestration.review import already_answered, in_deployment, notify, run_link, wait_for_review
 from touktouk.orchestration.runners import task_runner_from_env
 from touktouk.orchestration.tasks import (
     choose_clips_task,
@@ -146,7 +146,18 @@ def review_in_ui(inputs: Inputs, raw: Transcript, recorded: Decisions) -> dict[s
         fixed = fix_transcript(raw, decided, get_run_logger())
         apply_to_plans(plans, decided, raw, fixed, "the review form")
 
-    return wait_for_review(proposal, store.link(page) if page else "", check)
+    link = store.link(page) if page else ""
+    if inputs.series.notify_webhook and not already_answered():
+        message = {
+            "event": "proposal",
+            "episode": inputs.episode.episode_id,
+            "title": inputs.episode.title,
+            "clips": len(plans),
+            "review_page": link,
+            "flow_run": run_link(),
+        }
+        notify(inputs.series.notify_webhook, message, get_run_logger())
+    return wait_for_review(proposal, link, check)
 
 
 ClipPlatform = Literal["youtube_shorts", "tiktok", "instagram_reels", "linkedin", "x"]

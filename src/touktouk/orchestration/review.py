@@ -10,7 +10,7 @@ from typing import Any
 
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
-from prefect.runtime import deployment
+from prefect.runtime import deployment, flow_run
 from pydantic import BaseModel, Field
 
 from touktouk.errors import ConfigError
@@ -62,6 +62,47 @@ def to_decisions(answer: ReviewInput, proposal: Mapping[str, Any]) -> dict[str, 
         "titles": {c.id: c.title for c in answer.clips if c.title and c.title != proposed.get(c.id)},
         "fixes": [{"wrong": f.wrong, "right": f.right} for f in answer.fixes],
     }
+
+
+def run_link() -> str:
+    """This flow run's page in the Prefect UI (PREFECT_UI_URL, else the API's host)."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
+
+    ui = (PREFECT_UI_URL.value() or "").rstrip("/")
+    if not ui:
+        ui = (PREFECT_API_URL.value() or "").rstrip("/").removesuffix("/api")
+    return f"{ui}/runs/flow-run/{flow_run.get_id()}" if ui else ""
+
+
+def already_answered() -> bool:
+    """True on the run after the producer resumed it (Prefect runs the flow again from the top):
+    the first form's answer is stored, so nobody needs telling again."""
+    from prefect.input.actions import read_flow_run_input
+
+    return read_flow_run_input("suspended-review-response") is not None
+
+
+def notify(url: str, message: Mapping[str, Any], logger: Any) -> bool:
+    """POST `message` as JSON to the series' webhook. A failure is logged, never fatal: the
+    proposal is stored and the run waits either way. The URL may hold a token: only its host is
+    logged."""
+    import json
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or "the webhook"
+    request = urllib.request.Request(
+        url, data=json.dumps(message, ensure_ascii=False).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            resp.read()
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        logger.warning("Could not notify %s that a proposal waits (%s); the run waits anyway", host, type(exc).__name__)
+        return False
+    logger.info("Notified %s: %s waits for review", host, message.get("episode", ""))
+    return True
 
 
 def wait_for_review(
