@@ -11,7 +11,7 @@ from prefect.states import State
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from touktouk.errors import ConfigError
-from touktouk.store.s3 import is_transient
+from touktouk.store.s3_errors import is_transient
 
 TASK_RUNNER_ENV = "TOUKTOUK_TASK_RUNNER"  # "threads" (default) or "dask": who runs the clip renders
 DASK_ADDRESS_ENV = "TOUKTOUK_DASK_ADDRESS"  # tcp://scheduler:8786; empty: a temporary local Dask cluster

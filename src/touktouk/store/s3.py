@@ -1,4 +1,5 @@
-"""S3-compatible storage through boto3: SHA-256 checksums, skip-if-identical, presigned links, error translation."""
+"""S3-compatible storage through boto3: SHA-256 checksums, skip-if-identical, conditional replace, presigned links
+(errors translated in `store.s3_errors`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from touktouk.store.base import (
     DEFAULT_LINK_EXPIRY_S,
@@ -29,31 +29,9 @@ from touktouk.store.base import (
     unchanged,
     validate_key,
 )
+from touktouk.store.s3_errors import is_transient, s3_error, safe_endpoint
 
-THROTTLED = ("SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "ServiceUnavailable")
-
-
-def _safe_endpoint(url: str | None) -> str:
-    """Endpoint for messages, with any user:password@ removed."""
-    if not url:
-        return "AWS S3"
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}" if parts.scheme else url
-
-
-def _find_botocore_error(exc: BaseException) -> BaseException:
-    """Dig the botocore error out of boto3/s3transfer wrappers (S3UploadFailedError etc.)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, (ClientError, BotoCoreError)):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return exc
+__all__ = ["S3Store", "is_transient"]  # is_transient: re-exported for callers that know S3Store
 
 
 class S3Store:
@@ -92,7 +70,7 @@ class S3Store:
                 read_timeout=read_timeout,
             ),
         )
-        self.endpoint = _safe_endpoint(endpoint_url or self.client.meta.endpoint_url)  # for messages: no credentials
+        self.endpoint = safe_endpoint(endpoint_url or self.client.meta.endpoint_url)  # for messages: no credentials
 
     def __repr__(self) -> str:
         return f"S3Store({self.url!r}, endpoint={self.endpoint!r})"
@@ -106,74 +84,8 @@ class S3Store:
 
     def store_error(self, exc: BaseException, action: str, key: str | None) -> StoreError:
         """Translate a boto error into one sentence with a fix; never includes secrets."""
-        from botocore.exceptions import (
-            ClientError,
-            ConnectionClosedError,
-            ConnectTimeoutError,
-            EndpointConnectionError,
-            NoCredentialsError,
-            PartialCredentialsError,
-            ReadTimeoutError,
-        )
-
         where = self.location(key) if key is not None else self.url
-        what = f"could not {action} {where} at {self.endpoint}"
-        err = _find_botocore_error(exc)
-        if isinstance(err, (NoCredentialsError, PartialCredentialsError)):
-            return StoreError(
-                f"{what}: no AWS credentials found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
-                "or a profile (AWS_PROFILE)"
-            )
-        if isinstance(err, (EndpointConnectionError, ConnectTimeoutError)):
-            return StoreError(
-                f"{what}: the endpoint cannot be reached; check AWS_ENDPOINT_URL (or the "
-                "endpoint_url setting) and that the S3 server is running"
-            )
-        if isinstance(err, (ConnectionClosedError, ReadTimeoutError)):
-            return StoreError(
-                f"{what}: the connection dropped after retries; check the network and AWS_ENDPOINT_URL, then retry"
-            )
-        if isinstance(err, ClientError):
-            code = str(err.response.get("Error", {}).get("Code", ""))
-            status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code == "NoSuchBucket":
-                return StoreError(
-                    f"{what}: bucket {self.bucket!r} does not exist; create the bucket "
-                    f"(e.g. aws s3 mb s3://{self.bucket}) or fix the store url"
-                )
-            if code in ("NoSuchKey", "404", "NotFound"):
-                return StoreError(f"{what}: no such object; check the key or write it first")
-            if code == "InvalidAccessKeyId":
-                return StoreError(
-                    f"{what}: the access key is unknown to this endpoint; set "
-                    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile for it, and check "
-                    "AWS_ENDPOINT_URL"
-                )
-            if code == "SignatureDoesNotMatch":
-                return StoreError(
-                    f"{what}: the request signature was rejected (wrong secret key); fix "
-                    "AWS_SECRET_ACCESS_KEY or the profile, and check AWS_ENDPOINT_URL"
-                )
-            if code in ("AccessDenied", "403", "Forbidden") or status == 403:
-                return StoreError(
-                    f"{what}: access denied; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a "
-                    f"profile allowed to use bucket {self.bucket!r}"
-                )
-            if code in THROTTLED or (isinstance(status, int) and status >= 500):
-                return StoreError(
-                    f"{what}: the server kept failing ({status} {code}) after retries; try again later: "
-                    "objects already stored are kept and a re-run sends only what is missing"
-                )
-            if code in ("BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"):
-                return StoreError(
-                    f"{what}: the server saw corrupted data ({code}); retry the upload and "
-                    "check any proxy between here and the endpoint"
-                )
-            return StoreError(
-                f"{what}: the server answered {code or status}; check the bucket, the credentials and AWS_ENDPOINT_URL"
-            )
-        # Only the exception type: str() of unknown errors could echo request details.
-        return StoreError(f"{what}: {type(err).__name__}; check AWS_ENDPOINT_URL, the credentials and the network")
+        return s3_error(exc, action, where, self.endpoint, self.bucket)
 
     def put_file(
         self,
@@ -409,31 +321,3 @@ class S3Store:
         except Exception as exc:
             raise self.store_error(exc, f"list keys starting with {prefix!r} in", None) from exc
         return sorted(keys)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True when `exc` (or what caused it) is a network or server-side failure that a later try
-    may not meet: dropped or refused connections, timeouts, 5xx answers and throttling. User
-    errors (bad config, bad media, missing bucket, wrong credentials) are not transient."""
-    from botocore.exceptions import (
-        ClientError,
-        ConnectionClosedError,
-        ConnectTimeoutError,
-        EndpointConnectionError,
-        ReadTimeoutError,
-        ResponseStreamingError,
-    )
-
-    seen: BaseException | None = exc
-    while seen is not None:
-        dropped = (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError)
-        if isinstance(seen, (*dropped, ResponseStreamingError)):
-            return True
-        if isinstance(seen, ClientError):
-            code = str(seen.response.get("Error", {}).get("Code", ""))
-            status = seen.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            return code in THROTTLED or (isinstance(status, int) and status >= 500)
-        if isinstance(seen, (ConnectionError, TimeoutError)):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
