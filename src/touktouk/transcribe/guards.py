@@ -147,11 +147,59 @@ def cut_repetitions(segments: Sequence[Decoded], *, max_repeats: int = 2) -> lis
     return out
 
 
+# Punctuation that Whisper may write as a word of its own. faster-whisper (and openai-whisper)
+# glue a mark to the word before it only when it has no leading space and is one of their
+# "append" marks (. , ! ? : and a few more, not ; or %); French spacing (" ?", " !", " :", " ;",
+# " »") and the marks they leave out (";", "%") stay separate words, which the letter-or-digit
+# guard would drop. Closing marks go onto the previous word, opening marks onto the next one.
+_CLOSING_MARKS = re.compile(r"[,.;:!?…»”)\]%]+")
+_OPENING_MARKS = re.compile(r"[«“(\[]+")
+# A spaced run of dots is Whisper's mark for a pause or inaudible speech, not the end of the word
+# before it: left alone (so dropped).
+_PAUSE_DOTS = re.compile(r"\s+(?:\.{2,}|…)")
+
+
+def attach_punctuation(words: Sequence[Word]) -> tuple[Word, ...]:
+    """Words that are only punctuation joined to their word: closing marks (? ! : ; , . » ) %)
+    to the previous word (" vous" + " ?" -> " vous?", as if the model had glued them), opening
+    marks («, “, () to the next one. The word keeps its own times (the mark is not heard) and
+    its leading space; a mark with no word on that side is left as it is (the guards drop it).
+
+    The glued form is the transcript's one spelling: captions put the French non-breaking space
+    back (`french.french_typography`)."""
+    out: list[Word] = []
+    opening: list[Word] = []  # opening marks waiting for the next word
+    for w in words:
+        mark = w.text.strip()
+        if opening and re.search(r"\w", w.text):
+            marks = "".join(o.text.strip() for o in opening)
+            w = Word(w.start, w.end, " " + marks + w.text.lstrip(), w.probability)
+            opening = []
+        elif _OPENING_MARKS.fullmatch(mark):
+            opening.append(w)
+            continue
+        out.extend(opening)
+        opening = []
+        if (
+            out
+            and _CLOSING_MARKS.fullmatch(mark)
+            and not _PAUSE_DOTS.fullmatch(w.text)
+            and re.search(r"\w", out[-1].text)
+        ):
+            prev = out[-1]
+            out[-1] = Word(prev.start, prev.end, prev.text + mark, prev.probability)
+        else:
+            out.append(w)
+    out.extend(opening)
+    return tuple(out)
+
+
 def apply_guards(
     decoded: Sequence[Decoded], *, speech: Sequence[tuple[float, float]] | None = None, prompt: str = ""
 ) -> list[Segment]:
     """From decoded segments to transcript segments with every guard applied:
 
+    - punctuation written as a word of its own is attached to its word (`attach_punctuation`);
     - words outside detected speech are dropped (when voice activity is known);
     - words without a letter or digit ('...', '♪') are dropped;
     - known hallucination phrases (and echoes of the vocabulary prompt) are dropped unless
@@ -163,12 +211,12 @@ def apply_guards(
     for seg in decoded:
         words = tuple(
             w
-            for w in seg.words
+            for w in attach_punctuation(seg.words)
             if re.search(r"\w", w.text) and (speech is None or speech_share(w.start, w.end, speech) > 0)
         )
         if not words:
             continue
-        if len(words) != len(seg.words):
+        if words != seg.words:
             seg = Decoded(
                 seg.start, seg.end, "".join(w.text for w in words).strip(), words, seg.no_speech_prob, seg.avg_logprob
             )
