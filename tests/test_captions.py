@@ -17,7 +17,7 @@ from touktouk.captions.check_rules import GAP, MIN_DURATION, OVERLAP, CheckEvent
 from touktouk.captions.checker import check_events
 from touktouk.captions.condense import condense_words
 from touktouk.captions.files import write_captions
-from touktouk.captions.karaoke import burnable_text, escape_ass_text, to_ssa
+from touktouk.captions.karaoke import burnable_text, escape_ass_text, keyword_segments, to_ssa
 from touktouk.captions.layout import layout_captions, layout_clip, layout_for_style, rebase
 from touktouk.captions.lines import CaptionEvent
 from touktouk.captions.styles import STYLES, CaptionStyle, classic_style, square_style, vertical_style
@@ -561,3 +561,15 @@ def test_burnable_text_leaves_out_emoji_but_keeps_symbols_the_font_draws() -> No
     assert burnable_text("Bravo 🎉 merci 👏🏽 !", font) == ("Bravo merci !", "🎉👏🏽")
     assert burnable_text("J'❤️ l'ESS", font) == ("J'❤ l'ESS", "\ufe0f")  # DejaVu draws ❤ itself
     assert burnable_text("50 % – « oui »", font) == ("50 % – « oui »", "")
+
+
+def test_a_keyword_written_with_its_article_matches_without_it() -> None:
+    cause = "le réemploi et l'insertion professionnelle"
+    said = [
+        ["Parlons", "du", "réemploi", "et", "de", "l'insertion"],
+        ["réemploi", "et", "l'insertion", "professionnelle."],
+    ]
+    assert keyword_segments(said, [cause]) == {6, 7, 8, 9}, "the phrase said without its article"
+    assert keyword_segments([["le", "réemploi", "et", "l'insertion", "professionnelle"]], [cause]) == {0, 1, 2, 3, 4}
+    assert keyword_segments([["le", "chantier"]], ["le chantier"]) == {0, 1}
+    assert keyword_segments([["un", "chantier"]], ["le chantier"]) == {1}

@@ -130,3 +130,33 @@ CONNECTIVES = frozenset(
 
 # Words a chapter title leaves out at its start (it should read as a topic, not a reply).
 TITLE_LEADS = ("et ", "mais ", "donc ", "alors ", "puis ", "bon ", "enfin ", "du coup ", "en fait ", "oui ", "non ")
+
+# Prepositions before a noun phrase (platform texts: "nous parle de {cause}").
+_CONTRACTED = {("de", "le"): "du", ("de", "les"): "des", ("de", "des"): "de", ("à", "le"): "au", ("à", "les"): "aux"}
+_LEADING_ARTICLE = re.compile(r"(les|le|des)\s+")  # lower case only: "Les Voix du Terrain" is a name
+_COORDINATED = re.compile(r"\s+(et|ou)\s+(?=(?:la|le|les|des|un|une)\s|l['’])")
+_VOWEL_START = re.compile(r"[aeiouyàâäéèêëîïôöùûüœæ]", re.IGNORECASE)
+
+
+def _preposition_before(prep: str, phrase: str) -> str:
+    m = _LEADING_ARTICLE.match(phrase)
+    contracted = _CONTRACTED.get((prep.lower(), m.group(1))) if m else None
+    if m and contracted is not None:
+        head = contracted.capitalize() if prep[:1].isupper() else contracted
+        return f"{head} {phrase[m.end() :]}"
+    if prep.lower() == "de" and _VOWEL_START.match(phrase):
+        return prep[0] + "'" + phrase
+    return f"{prep} {phrase}"
+
+
+def with_preposition(prep: str, phrase: str) -> str:
+    """'de' or 'à' before a noun phrase as French writes it: contracted with the article
+    ('de' + 'le réemploi' -> 'du réemploi', 'à' + 'les' -> 'aux'), 'de' elided before a vowel
+    ("d'Awa"), and repeated before each noun phrase that 'et' / 'ou' joins ('de' + "le réemploi
+    et l'insertion" -> "du réemploi et de l'insertion"). Capitalised articles are left alone:
+    they belong to a name ("de Les Voix du Terrain")."""
+    parts = _COORDINATED.split(phrase)
+    out = _preposition_before(prep, parts[0])
+    for conj, part in zip(parts[1::2], parts[2::2], strict=True):
+        out += f" {conj} {_preposition_before(prep.lower(), part)}"
+    return out

@@ -10,7 +10,12 @@ square video larger than portrait). 16:9 1920x1080 is YouTube's: the episode mas
 
 from __future__ import annotations
 
+import functools
+import sys
+import types
+import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ class Platform:
     max_duration: float  # seconds
     title_limit: int | None  # None: the platform has no separate title field
     text_limit: int  # description / caption / post
-    text_unit: str  # "chars" | "bytes" (UTF-8)
+    text_unit: str  # "chars" | "bytes" (UTF-8) | "weighted" (as X counts: `x_weighted_length`)
     max_hashtags: int
     tags_limit: int | None  # YouTube tags: total characters; None where there are no tags
     safe_bottom: float  # fraction of the frame height covered by platform UI at the bottom
@@ -196,8 +201,8 @@ _ROWS: tuple[Platform, ...] = (
         min_duration=0.5,  # not in SPECS: X media upload minimum
         max_duration=140.0,  # SPECS: 140 s (longer for paid accounts)
         title_limit=None,
-        text_limit=280,  # SPECS: 280 characters (X weights URLs and CJK differently)
-        text_unit="chars",
+        text_limit=280,  # SPECS: 280 characters, as X counts them: URLs 23, emoji and CJK 2
+        text_unit="weighted",
         max_hashtags=2,  # not in SPECS: 1-2 is the usual guidance; they eat the 280
         tags_limit=None,
         safe_bottom=0.10,  # not in SPECS: player controls
@@ -223,3 +228,76 @@ def shared_preset(presets: list[EncodePreset] | tuple[EncodePreset, ...]) -> Enc
         loudness_lufs=min(p.loudness_lufs for p in presets),
         true_peak_db=min(p.true_peak_db for p in presets),
     )
+
+
+# --- X's weighted length -----------------------------------------------------------------------
+
+
+@functools.cache
+def _twitter_text() -> types.SimpleNamespace:
+    """twitter-text-parser: X's own counting rules (config v3). Its emoji table is read at import
+    with `pkg_resources.resource_string`, which setuptools 81+ no longer ships: where it is
+    missing, a stand-in with that one function serves the import and is removed again."""
+    try:
+        import twitter_text
+    except ModuleNotFoundError as exc:
+        if exc.name != "pkg_resources":
+            raise
+        shim = types.ModuleType("pkg_resources")
+
+        def resource_string(module: str, name: str) -> bytes:
+            return (Path(sys.modules[module].__file__ or ".").parent / name).read_bytes()
+
+        shim.resource_string = resource_string  # type: ignore[attr-defined]
+        sys.modules["pkg_resources"] = shim
+        try:
+            import twitter_text
+        finally:
+            del sys.modules["pkg_resources"]
+    from twitter_text.config import config
+    from twitter_text.get_character_weight import get_character_weight
+
+    return types.SimpleNamespace(
+        parse_tweet=twitter_text.parse_tweet,
+        urls=twitter_text.extract_urls_with_indices,
+        emojis=twitter_text.extract_emojis_with_indices,
+        char_weight=get_character_weight,
+        options=config["defaults"],
+    )
+
+
+def x_weighted_length(text: str) -> int:
+    """A post's length as X counts it (twitter-text config v3): a URL counts 23 whatever its
+    length, an emoji (even of several code points) 2, CJK and most symbols 2 ("…" too), Latin
+    letters with their accents and common punctuation 1."""
+    return int(_twitter_text().parse_tweet(text).weightedLength)
+
+
+def x_weighted_prefix(text: str, limit: int) -> str:
+    """The longest start of `text` that X counts at most `limit`, never cut inside a URL or an
+    emoji."""
+    if x_weighted_length(text) <= limit:
+        return text
+    if not unicodedata.is_normalized("NFC", text):  # X counts the NFC text: no index to walk by
+        lo, hi = 0, len(text)  # the longest start that fits, by bisection
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if x_weighted_length(text[:mid]) <= limit else (lo, mid - 1)
+        return text[:lo]
+    tt = _twitter_text()
+    scale = tt.options["scale"]
+    entities: dict[int, tuple[int, int]] = {}  # start -> (end, weight), URLs first as X does
+    for e in tt.urls(text):
+        entities[e["indices"][0]] = (e["indices"][1], tt.options["transformed_url_length"] * scale)
+    for e in tt.emojis(text):
+        entities.setdefault(e["indices"][0], (e["indices"][1], tt.options["default_weight"]))
+    used, i, budget = 0, 0, limit * scale
+    while i < len(text):
+        end, weight = entities.get(i) or (i + 1, tt.char_weight(text[i], tt.options))
+        if used + weight > budget:
+            break
+        used, i = used + weight, end
+    head = text[:i]
+    while head and x_weighted_length(head) > limit:  # a start that X reads differently
+        head = head[:-1]
+    return head

@@ -79,12 +79,17 @@ def emoji_warnings(events: Sequence[CaptionEvent], style: CaptionStyle) -> list[
     return out
 
 
+LEADING_ARTICLES = frozenset({"le", "la", "les", "un", "une", "des", "du"})  # as keyword_key leaves them
+
+
 def _keyword_sequences(keywords: Collection[str]) -> list[tuple[str, ...]]:
     out: set[tuple[str, ...]] = set()
     for kw in keywords:
         tokens = tuple(k for k in (keyword_key(t) for t in kw.replace("-", " ").split()) if k)
         if tokens:
             out.add(tokens)
+        if len(tokens) > 1 and tokens[0] in LEADING_ARTICLES:
+            out.add(tokens[1:])  # "le réemploi" also matches "réemploi" said without its article
         if kw.startswith("#"):  # #InsertionPro also matches "insertion pro" said aloud
             parts = tuple(keyword_key(p) for p in re.findall(r"[A-ZÀ-Ý]?[a-zà-ÿ]+|[A-ZÀ-Ý]+(?![a-zà-ÿ])|\d+", kw))
             if len(parts) > 1:

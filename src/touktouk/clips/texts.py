@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from touktouk.clips.chapters import Chapter, format_chapters
-from touktouk.platforms import Platform
+from touktouk.french import with_preposition
+from touktouk.platforms import Platform, x_weighted_length, x_weighted_prefix
 
 ELLIPSIS = "…"
 
@@ -18,7 +20,10 @@ class Template:
 
 
 _CTA = "Épisode complet sur YouTube"
+_ABOUT = "{guest} ({organisation}) sur {cause}, dans {series}."  # the short-video platforms
 
+# The French default texts. How empty fields are left out, and how {cause} is joined after
+# "de" (with its article: "le réemploi"), is `_render`'s rule.
 DEFAULT_TEMPLATES: dict[str, Template] = {
     "youtube": Template(
         title="{guest} ({organisation}) : {hook}",
@@ -32,16 +37,10 @@ DEFAULT_TEMPLATES: dict[str, Template] = {
     ),
     "youtube_shorts": Template(
         title="{guest} ({organisation}) : {hook}",
-        text="{hook}\n\n{guest} ({organisation}) sur {cause}. {series}.\n" + _CTA + " : {episode_url}\n\n{hashtags}",
+        text="{hook}\n\n" + _ABOUT + "\n" + _CTA + " : {episode_url}\n\n{hashtags}",
     ),
-    "tiktok": Template(
-        title="",
-        text="{hook}\n\n{guest} ({organisation}) sur {cause}. {series}\n" + _CTA + " 👉 lien en bio\n\n{hashtags}",
-    ),
-    "instagram_reels": Template(
-        title="",
-        text="{hook}\n\n{guest} ({organisation}) sur {cause}. {series}\n" + _CTA + " (lien en bio)\n\n{hashtags}",
-    ),
+    "tiktok": Template(title="", text="{hook}\n\n" + _ABOUT + "\n" + _CTA + " 👉 lien en bio\n\n{hashtags}"),
+    "instagram_reels": Template(title="", text="{hook}\n\n" + _ABOUT + "\n" + _CTA + " (lien en bio)\n\n{hashtags}"),
     "linkedin": Template(
         title="",
         text=(
@@ -66,17 +65,112 @@ class _Blank(dict[str, str]):
 _FORMATTER = string.Formatter()
 
 
-def _render(template: str, fields: Mapping[str, str]) -> str:
-    """Format with missing fields as "", then tidy what empty fields leave behind."""
-    values = _Blank(fields)
-    parts: list[str] = []
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    spec: str
+    conv: str | None
+
+
+# Template sentences: a template is cut at line breaks, after . ! ? … and after a spaced colon,
+# which ends a lead-in ("Épisode complet sur YouTube :", "{guest} ({organisation}) :").
+_CUT = re.compile(r"(?<=[.!?…])[ \t]+|(?<= :)[ \t]+")
+# A sentence "has words of its own" when its literal text holds more than spaces and punctuation.
+_OWN_WORDS = re.compile(r"[^\s,.;:!?…()\[\]«»“”\"'’–—-]")
+_PREPOSITION = re.compile(r"(?:^|(?<=\s))(de|De|à|À) $")
+
+
+def _sentences(template: str) -> list[list[list[str | _Field]]]:
+    """The template's lines, each a list of sentences, each a list of literal texts and fields."""
+    lines: list[list[list[str | _Field]]] = [[[]]]
     for literal, name, spec, conv in _FORMATTER.parse(template):
-        parts.append(literal)
+        for j, piece in enumerate(literal.split("\n")):
+            if j:
+                lines.append([[]])
+            for k, text in enumerate(_CUT.split(piece)):
+                if k:
+                    lines[-1].append([])
+                if text:
+                    lines[-1][-1].append(text)
         if name is not None:
             # Only plain names: "{a.b}" or "{a[0]}" in a template would reach into objects.
-            value = values[name.split(".")[0].split("[")[0]]
-            parts.append(_FORMATTER.format_field(_FORMATTER.convert_field(value, conv), spec or ""))
-    return _tidy("".join(parts))
+            lines[-1][-1].append(_Field(name.split(".")[0].split("[")[0], spec or "", conv))
+    return [[s for s in line if s] for line in lines]
+
+
+def _in_brackets(parts: list[str | _Field], i: int) -> bool:
+    before, after = parts[i - 1] if i else "", parts[i + 1] if i + 1 < len(parts) else ""
+    return (
+        isinstance(before, str)
+        and isinstance(after, str)
+        and before.rstrip().endswith(("(", "[", "«"))
+        and after.lstrip().startswith((")", "]", "»"))
+    )
+
+
+def _render_sentence(parts: list[str | _Field], values: Mapping[str, str]) -> str | None:
+    """One template sentence filled in, or None when a field it needs is empty (see `_render`)."""
+    own_words = any(isinstance(p, str) and _OWN_WORDS.search(p) for p in parts)
+    needed = [bool(values[p.name]) for i, p in enumerate(parts) if isinstance(p, _Field) and not _in_brackets(parts, i)]
+    if (own_words and not all(needed)) or (not own_words and needed and not any(needed)):
+        return None
+    out: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        raw = values[part.name]
+        if not raw:
+            continue
+        value = _FORMATTER.format_field(_FORMATTER.convert_field(raw, part.conv), part.spec)
+        m = _PREPOSITION.search(out[-1]) if out else None
+        if m:
+            out[-1] = out[-1][: m.start(1)]
+            value = with_preposition(m.group(1), value)
+        out.append(value)
+    return "".join(out)
+
+
+def _join_line(line: list[list[str | _Field]], values: Mapping[str, str]) -> str | None:
+    """One template line filled in; None when every sentence of it was left out (the line goes)."""
+    rendered = [_render_sentence(parts, values) for parts in line]
+    kept: list[str] = []
+    for i, text in enumerate(rendered):
+        if text is None:
+            continue
+        if i + 1 < len(rendered) and text.rstrip().endswith(":") and isinstance(line[i][-1], str):  # a lead-in
+            following = rendered[i + 1]
+            if following is None or not re.search(r"\w", following):
+                continue  # it goes with what it introduces
+            head = re.sub(r"\s*\([^()]*\)$", "", text.rstrip(" :")).strip()
+            if head and following.strip().casefold().startswith(head.casefold()):
+                continue  # "Awa Diallo : Awa Diallo : réparer…"
+            if " : " in following:  # one colon a sentence: the lead-in takes a dash
+                text = text.rstrip(" :") + " –"
+        kept.append(text.strip())
+    joined = " ".join(t for t in kept if t)
+    return None if line and not _tidy(joined) else joined
+
+
+def _render(template: str, fields: Mapping[str, str]) -> str:
+    """The template filled in, as a sentence-by-sentence rule (what a French editor would do with
+    a missing detail: leave the sentence out, never print it with a hole):
+
+    - the template is cut into sentences at line breaks, after . ! ? … and after a spaced colon
+      (" : " ends a lead-in: "{guest} ({organisation}) :", "Épisode complet sur YouTube :");
+    - a sentence with an empty field is left out whole, except a field in brackets, which goes
+      with its brackets ("{guest} ({organisation})"), and sentences with no words of their own,
+      made only of fields ("{hook}", "{episode_url} {hashtags}"), which keep what is filled
+      (and go when only bracketed fields are);
+    - a lead-in goes with what it introduces, is left out when that repeats it ("{guest} :"
+      before a hook naming the guest), and takes a dash when what follows has a colon;
+    - after "de" or "à" a field is joined as French writes it (`french.with_preposition`):
+      "de" + "le réemploi et l'insertion" reads "du réemploi et de l'insertion". So a cause is
+      written with its article ("le réemploi", "l'économie sociale").
+    """
+    values = _Blank(fields)
+    lines = [_join_line(line, values) for line in _sentences(template)]
+    return _tidy(unicodedata.normalize("NFC", "\n".join(line for line in lines if line is not None)))
 
 
 def _tidy(text: str) -> str:
@@ -93,14 +187,19 @@ def _tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+UNITS = ("chars", "bytes", "weighted")  # weighted: as X counts (`platforms.x_weighted_length`)
+
+
 def _size(text: str, unit: str) -> int:
-    return len(text.encode("utf-8")) if unit == "bytes" else len(text)
+    if unit == "bytes":
+        return len(text.encode("utf-8"))
+    return x_weighted_length(text) if unit == "weighted" else len(text)
 
 
 def fit(text: str, limit: int, unit: str = "chars") -> str:
     """Cut at a word boundary and end with "…" so the text fits; unchanged if it fits."""
-    if unit not in ("chars", "bytes"):
-        raise ValueError(f"unit must be 'chars' or 'bytes', not '{unit}'")
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {', '.join(UNITS)}, not '{unit}'")
     if _size(text, unit) <= limit:
         return text
     room = limit - _size(ELLIPSIS, unit)
@@ -119,6 +218,8 @@ def fit(text: str, limit: int, unit: str = "chars") -> str:
 def _hard_cut(text: str, limit: int, unit: str) -> str:
     if unit == "chars":
         return text[: max(limit, 0)]
+    if unit == "weighted":
+        return x_weighted_prefix(text, max(limit, 0))
     return text.encode("utf-8")[: max(limit, 0)].decode("utf-8", errors="ignore")
 
 
@@ -218,6 +319,8 @@ def describe(
         title = _fill(
             template.title, {k: v for k, v in values.items() if k != "hashtags"}, platform.title_limit, "chars"
         )
+        if not title:  # every sentence of the title template left out: the episode's title
+            title = fit(values.get("title") or values.get("series", ""), platform.title_limit)
     text = _fill(template.text, values, platform.text_limit, platform.text_unit)
     out: dict[str, object] = {"platform": platform.id, "title": title, "text": text, "hashtags": tags}
     if platform.tags_limit is not None:
