@@ -1,7 +1,9 @@
-"""ffprobe stream fields read one way everywhere: the rotation a player applies."""
+"""ffprobe stream fields read one way everywhere: the rotation a player applies, the shape of
+the pixels (sample aspect ratio) and the width in square pixels."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 
@@ -15,3 +17,19 @@ def stream_rotation(stream: dict[str, Any]) -> int:
         if "rotation" in side:
             return int(-float(side["rotation"])) % 360
     return 0
+
+
+def parse_sar(value: str | None) -> Fraction:
+    """ffprobe's sample_aspect_ratio ("4:3", "1:1") as a fraction; 1 when absent or unknown ("0:1", "N/A")."""
+    try:
+        num, den = (int(v) for v in str(value or "").split(":"))
+    except ValueError:
+        return Fraction(1)
+    return Fraction(num, den) if num > 0 and den > 0 else Fraction(1)
+
+
+def display_width(width: int, sar: Fraction) -> int:
+    """`width` stored pixels of aspect `sar` in square pixels, rounded to even (4:2:0 chroma)."""
+    if sar == 1 or width <= 0:
+        return width
+    return max(2, round(width * sar / 2) * 2)

@@ -6,6 +6,7 @@ import math
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
@@ -19,16 +20,18 @@ Fit = Literal["crop", "pad"]
 
 
 def crop_window(src_w: int, src_h: int, out_w: int, out_h: int) -> tuple[int, int]:
-    """(width, height) in source pixels of the largest window of the output's aspect; its left edge
-    ranges over [0, src_w - width] (what a reframing `crop_x` expression must produce)."""
+    """(width, height) in source pixels (square ones: `MediaInfo.display_width` wide) of the largest
+    window of the output's aspect; its left edge ranges over [0, src_w - width] (what a reframing
+    `crop_x` expression must produce)."""
     if src_w * out_h > out_w * src_h:
         return min(src_w, round(src_h * out_w / out_h)), src_h
     return src_w, min(src_h, round(src_w * out_h / out_w))
 
 
 def frame_filter(src_w: int, src_h: int, out_w: int, out_h: int, crop_x: str | None = None, fit: Fit = "crop") -> str:
-    """Source frame -> out_w x out_h. "crop": the largest window of the output's aspect, its left
-    edge at `crop_x` (an expression of t, clamped to the frame) or centred; "pad": fit inside, bars."""
+    """Source frame (src_w x src_h square pixels, see `square_pixels_filter`) -> out_w x out_h.
+    "crop": the largest window of the output's aspect, its left edge at `crop_x` (an expression of
+    t, clamped to the frame) or centred; "pad": fit inside, bars."""
     if fit == "pad":
         return (
             f"scale={out_w}:{out_h}:force_original_aspect_ratio=decrease,"
@@ -96,13 +99,29 @@ def _overlay_xy(corner: Corner, margin: int) -> str:
     return f"x={x}:y={y}"
 
 
-def clip_fps(info: MediaInfo, encodes: Sequence[EncodeSettings]) -> int:
-    """The render's frame rate: the source's, capped by every output's preset (a still background
-    for audio-only footage needs no more than 30 fps)."""
+def square_pixels_filter(info: MediaInfo) -> str:
+    """The filter turning the decoded picture into square pixels (anamorphic footage, 1440x1080 at
+    4:3, widened to 1920x1080), ending with `setsar=1`; applied before any crop or scale, which
+    work in pixels and would otherwise squeeze the picture."""
+    if info.sample_aspect == 1:
+        return "setsar=1"
+    return f"scale={info.display_width}:{info.height},setsar=1"
+
+
+def clip_fps(info: MediaInfo, encodes: Sequence[EncodeSettings]) -> Fraction:
+    """The render's frame rate, exact: the source's (30000/1001 stays so: rounded to 30, a frame
+    would be repeated every 33 s), capped by every output's preset (in the source's clock: 59.94
+    under a 30 fps cap gives 29.97, every other frame); a still background for audio-only footage
+    needs no more than 30 fps."""
     cap = min(e.max_fps for e in encodes)
     if not info.has_video:
-        return min(cap, VIDEO_FPS_CAP)
-    return min(round(info.fps) or cap, cap)
+        return Fraction(min(cap, VIDEO_FPS_CAP))
+    rate = info.rate
+    if not rate:
+        return Fraction(cap)
+    if rate <= cap:
+        return rate
+    return Fraction(cap * 1000, 1001) if rate.denominator == 1001 else Fraction(cap)
 
 
 def clip_command(
@@ -141,7 +160,7 @@ def clip_command(
 
     branches = plan_branches(outputs, subtitles)
     if info.has_video:
-        base = f"[0:v]fps={fps},setsar=1"
+        base = f"[0:v]fps={fps},{square_pixels_filter(info)}"
         if len(branches) == 1:
             graph.append(f"{base}[b0]")
         else:
@@ -150,7 +169,7 @@ def clip_command(
     for bi, br in enumerate(branches):
         big = outputs[br.outputs[0]]
         if info.has_video:
-            chain = f"[b{bi}]" + frame_filter(info.width, info.height, big.width, big.height, br.crop_x, fit)
+            chain = f"[b{bi}]" + frame_filter(info.display_width, info.height, big.width, big.height, br.crop_x, fit)
         else:
             chain = f"color=c={background}:s={big.width}x{big.height}:r={fps}:d={duration:.3f}"
         if br.subtitles is not None:
@@ -213,7 +232,8 @@ def clip_command(
             bi = add_input("-i", input_path(b.path))
             tag = f"{i}_{n}"
             graph.append(
-                f"[{bi}:v]scale={out.width}:{out.height}:force_original_aspect_ratio=increase,"
+                f"[{bi}:v]scale='trunc(iw*sar/2)*2':ih,setsar=1,"  # square pixels first (as the footage)
+                f"scale={out.width}:{out.height}:force_original_aspect_ratio=increase,"
                 f"crop={out.width}:{out.height},setsar=1,fps={fps},format=yuv420p[bv{tag}]"
             )
             if b.has_audio:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,7 @@ import ffmpeg
 
 from touktouk.errors import MediaError
 from touktouk.render.ffmpeg import ffmpeg_message, input_path
-from touktouk.streams import stream_rotation
+from touktouk.streams import display_width, parse_sar, stream_rotation
 
 VIDEO_FPS_CAP = 30
 
@@ -35,6 +38,43 @@ class MediaInfo:
     pix_fmt: str = ""
     video_bitrate: int = 0  # bits per second; 0 when the container does not say
     square_pixels: bool = True
+    # The sample (pixel) aspect ratio of the upright picture, "num:den" (rotation applied: a picture
+    # turned a quarter has its SAR inverted, as ffmpeg's autorotate does); "1:1" for square pixels.
+    sar: str = "1:1"
+    # The source's frame rate as an exact rational ("30000/1001", "25"): what the render keeps
+    # (`render.graph.clip_fps`); "" when unknown, then `fps` is used.
+    frame_rate: str = ""
+
+    @property
+    def sample_aspect(self) -> Fraction:
+        return parse_sar(self.sar)
+
+    @property
+    def display_width(self) -> int:
+        """The width of the upright picture in square pixels (`height` high): the width the render
+        scales anamorphic footage to before anything else, and the one crops are planned in."""
+        return display_width(self.width, self.sample_aspect)
+
+    @property
+    def rate(self) -> Fraction:
+        """The source's frame rate, exact (0 when unknown)."""
+        if self.frame_rate:
+            try:
+                return Fraction(self.frame_rate)
+            except (ValueError, ZeroDivisionError):
+                pass
+        return standard_rate(self.fps) or Fraction(self.fps).limit_denominator(1001)
+
+
+def standard_rate(rate: float, tolerance: float = 5e-4) -> Fraction | None:
+    """The broadcast rate `rate` is (within `tolerance`, relative): a whole number of frames per
+    second, or its NTSC variant n*1000/1001 (23.976, 29.97, 59.94); None for any other rate."""
+    if rate <= 0:
+        return None
+    for candidate in (Fraction(round(rate)), Fraction(round(rate * 1.001) * 1000, 1001)):
+        if candidate and abs(rate - candidate) <= tolerance * candidate:
+            return candidate
+    return None
 
 
 def parse_rate(value: str | None) -> float:
@@ -43,6 +83,72 @@ def parse_rate(value: str | None) -> float:
     except (ValueError, ZeroDivisionError):
         return 0.0
     return float(r) if r.denominator else 0.0
+
+
+def _fraction(value: str | None) -> Fraction:
+    try:
+        r = Fraction(value or "0")
+    except (ValueError, ZeroDivisionError):
+        return Fraction(0)
+    return r if r > 0 else Fraction(0)
+
+
+def source_frame_rate(r_frame_rate: str | None, avg_frame_rate: str | None, variable: bool) -> str:
+    """The exact rate of a video stream as a rational string ("30000/1001", "25"; "" unknown):
+    ffprobe's r_frame_rate (exact, the base rate) when the average agrees with it within 1 %, else
+    the average; snapped to the broadcast rate it is (an average of 2997/100 is 29.97), else as is
+    (constant) or rounded to whole frames per second (variable)."""
+    r, avg = _fraction(r_frame_rate), _fraction(avg_frame_rate)
+    base = r if r and (not avg or abs(r - avg) <= r / 100) else avg or r
+    if not base:
+        return ""
+    snapped = standard_rate(float(base))
+    if snapped is not None:
+        return str(snapped)
+    return str(max(1, round(base))) if variable else str(base.limit_denominator(1001))
+
+
+# Frame timestamps are sampled over this many seconds at the start, and again in the middle of
+# footage longer than three such windows.
+VFR_SAMPLE_SECONDS = 20.0
+# An interval longer than this is the jump between the two windows, not a frame's duration.
+_WINDOW_GAP_SECONDS = 5.0
+
+
+def timestamps_vary(pts: Sequence[int], ticks_per_second: Fraction) -> bool | None:
+    """Whether frame timestamps (`pts`, in ticks, any order) are those of a variable frame rate:
+    two or more intervals between consecutive frames that differ from the median interval by more
+    than the time base's rounding (1.5 ticks) and 0.5 % (dropped or repeated frames, jittering
+    phone clocks, rate changes); one odd interval is a splice. None when too few frames to tell.
+    Timestamps read twice (sampled windows that overlap) count once."""
+    ordered = sorted(set(pts))
+    gap = ticks_per_second * Fraction(_WINDOW_GAP_SECONDS)
+    deltas = [b - a for a, b in pairwise(ordered) if b - a < gap]
+    if len(deltas) < 10:
+        return None
+    median = statistics.median(deltas)
+    tolerance = max(1.5, 0.005 * median)
+    return sum(1 for d in deltas if abs(d - median) > tolerance) >= 2
+
+
+def sample_timestamps(path: Path, stream_index: int, duration: float) -> list[int]:
+    """Presentation timestamps (in the stream's time base) of the video packets in the sampled
+    windows: demuxed only, nothing decoded (one short ffprobe run, however long the footage); []
+    when ffprobe cannot read them (the rates then decide, see `probe`)."""
+    window = f"%+{VFR_SAMPLE_SECONDS:g}"
+    intervals = window if duration <= 3 * VFR_SAMPLE_SECONDS else f"{window},{duration / 2:.3f}{window}"
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", str(stream_index), "-read_intervals", intervals,
+         "-show_entries", "packet=pts", "-of", "csv=p=0", input_path(path)],
+        capture_output=True, text=True, check=False,
+    ).stdout  # fmt: skip
+    pts = []
+    for line in out.splitlines():
+        try:
+            pts.append(int(line.strip().strip(",")))
+        except ValueError:
+            continue  # N/A: a packet without a timestamp
+    return pts
 
 
 def _starts_like_mp4(path: Path) -> bool:
@@ -90,16 +196,24 @@ def probe(path: Path) -> MediaInfo:
     fps = 0.0
     vfr = False
     rotation = 0
-    sar = ""
+    sar = Fraction(1)
+    frame_rate = ""
     if video is not None:
         width, height = int(video.get("width", 0)), int(video.get("height", 0))
-        sar = str(video.get("sample_aspect_ratio") or "")
+        sar = parse_sar(video.get("sample_aspect_ratio"))
         rotation = stream_rotation(video)
         if rotation in (90, 270):
-            width, height = height, width
+            width, height, sar = height, width, 1 / sar
         r_rate, avg_rate = parse_rate(video.get("r_frame_rate")), parse_rate(video.get("avg_frame_rate"))
         fps = avg_rate or r_rate
-        vfr = bool(r_rate and avg_rate and abs(r_rate - avg_rate) / r_rate > 0.01)
+        # The frame timestamps tell (a phone's jittering clock or dropped frames barely move the
+        # average rate); ffprobe's two rates disagreeing also means variable.
+        time_base = _fraction(video.get("time_base"))
+        varies = time_base and timestamps_vary(
+            sample_timestamps(path, int(video.get("index", 0)), duration), 1 / time_base
+        )
+        vfr = bool(varies) or bool(r_rate and avg_rate and abs(r_rate - avg_rate) / r_rate > 0.01)
+        frame_rate = source_frame_rate(video.get("r_frame_rate"), video.get("avg_frame_rate"), vfr)
     return MediaInfo(
         path=str(path),
         format_name=str(fmt.get("format_name", "")),
@@ -116,7 +230,9 @@ def probe(path: Path) -> MediaInfo:
         pix_fmt=str(video.get("pix_fmt", "")) if video else "",
         # The stream's own bit rate (MP4, MOV), else the whole file's (Matroska): an upper bound.
         video_bitrate=int(video.get("bit_rate") or fmt.get("bit_rate") or 0) if video else 0,
-        square_pixels=sar in ("", "1:1", "0:1", "N/A"),
+        square_pixels=sar == 1,
+        sar=f"{sar.numerator}:{sar.denominator}",
+        frame_rate=frame_rate,
     )
 
 

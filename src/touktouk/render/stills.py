@@ -14,11 +14,13 @@ from touktouk.vision.faces import FaceDetector
 
 
 def _frame_rgb(path: str, at: float, width: int, height: int) -> Any:
+    """The frame at `at` as width x height RGB (the upright picture in square pixels: anamorphic
+    footage is widened to `MediaInfo.display_width`), None past the end."""
     import numpy as np
 
     raw = subprocess.run(
         ["ffmpeg", "-nostdin", "-v", "error", "-ss", f"{at:.3f}", "-i", input_path(path), "-frames:v", "1",
-         "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+         "-vf", f"scale={width}:{height},setsar=1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
         capture_output=True, check=False,
     ).stdout  # fmt: skip
     if len(raw) < width * height * 3:
@@ -97,7 +99,7 @@ def make_cover(
         times = [lo + (hi - lo) * k / max(1, candidates - 1) for k in range(candidates)] if hi > lo else [lo]
         best: tuple[float, Any, float | None] | None = None
         for t in times:
-            rgb = _frame_rgb(info.path, t, info.width, info.height)
+            rgb = _frame_rgb(info.path, t, info.display_width, info.height)
             if rgb is None:
                 continue
             score, _, face_x = cover_frame_score(rgb)

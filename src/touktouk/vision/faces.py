@@ -22,7 +22,7 @@ import ffmpeg
 import numpy as np
 
 from touktouk.errors import MediaError
-from touktouk.streams import stream_rotation
+from touktouk.streams import display_width, parse_sar, stream_rotation
 from touktouk.vision.shots import shot_index
 
 
@@ -135,7 +135,8 @@ def pick_speaker(
 
 
 def display_size(path: Path) -> tuple[int, int]:
-    """The upright frame size (rotation metadata applied, as ffmpeg's autorotate does)."""
+    """The upright frame size in square pixels (rotation applied, as ffmpeg's autorotate does, and
+    the sample aspect ratio): the frames faces are found on, and the pixels crops are planned in."""
     try:
         info: dict[str, Any] = ffmpeg.probe(str(path))
     except ffmpeg.Error as exc:
@@ -148,7 +149,11 @@ def display_size(path: Path) -> tuple[int, int]:
     if video is None or not video.get("width"):
         raise MediaError(f"{path}: has no video stream to reframe; use footage with a picture, or a 16:9 clip only.")
     w, h = int(video["width"]), int(video["height"])
-    return (h, w) if stream_rotation(video) % 180 == 90 else (w, h)
+    sar = parse_sar(video.get("sample_aspect_ratio"))
+    if stream_rotation(video) % 180 == 90:
+        w, h, sar = h, w, 1 / sar
+    # In square pixels, as the render crops: anamorphic footage (1440x1080 at 4:3) is 1920 wide.
+    return display_width(w, sar), h
 
 
 def grey_frames(path: Path, start: float, end: float, fps: float, w: int, h: int) -> Iterator[np.ndarray]:
