@@ -69,7 +69,7 @@ def worker(audio: Path, backend: str) -> dict[str, Any]:
     import psutil
 
     from touktouk.config import WhisperSettings
-    from touktouk.transcribe.progress import ProgressLog
+    from touktouk.progress import ProgressLog
     from touktouk.transcribe.run import transcribe
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")

@@ -17,7 +17,7 @@ import pytest
 from media_fixtures import SHARED_MEDIA, ffmpeg, have_shared
 from pipeline_helpers import normalise
 from touktouk.config import WhisperSettings
-from touktouk.transcribe.progress import ProgressLog, format_duration, format_progress
+from touktouk.progress import ProgressLog, format_duration, format_progress
 from touktouk.transcribe.run import transcribe
 from touktouk.transcribe.vad import plan_windows, speech_before
 
@@ -160,7 +160,7 @@ CHILD = """
 import json, logging, sys
 from pathlib import Path
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
-from touktouk.transcribe.progress import ProgressLog, format_duration, format_progress
+from touktouk.progress import ProgressLog, format_duration, format_progress
 from touktouk.transcribe.run import transcribe
 from touktouk.transcribe.vad import plan_windows, speech_before
 from touktouk.config import WhisperSettings

@@ -1,4 +1,5 @@
-"""Transcription progress: percent of the speech and ETA, logged at a bounded rate."""
+"""Progress of a long step (transcription, the master encode, clip renders): percent done and
+ETA, logged at a bounded rate to the Prefect run's log (or this module's), hence the terminal."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from touktouk.runlog import LoggerLike, run_logger
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, float], None]  # (seconds of speech decoded, seconds of speech in all)
+Progress = Callable[[float, float], None]  # (seconds done, seconds in all): of speech, or of media
 # Progress logging: at most one line per PROGRESS_STEP percent, or when PROGRESS_INTERVAL seconds
 # passed since the last line, and always the 100 % line.
 PROGRESS_STEP = 5.0
@@ -27,8 +28,11 @@ def format_duration(seconds: float) -> str:
     return f"{s} s"
 
 
-def format_progress(done: float, total: float, elapsed: float) -> str:
-    """One progress line: percent of the speech transcribed and the time left at the pace so far."""
+def format_progress(
+    done: float, total: float, elapsed: float, label: str = "Transcribing", of: str = "of speech"
+) -> str:
+    """One progress line: percent done (of the speech transcribed, of the media encoded) and the
+    time left at the pace so far."""
     share = 1.0 if total <= 0 else min(1.0, max(0.0, done / total))
     if share >= 1.0:
         eta = "done"
@@ -37,8 +41,8 @@ def format_progress(done: float, total: float, elapsed: float) -> str:
     else:
         eta = "ETA " + format_duration(elapsed * (1 - share) / share)
     return (
-        f"Transcribing: {100 * share:3.0f}% ({format_duration(min(done, total))} of "
-        f"{format_duration(total)} of speech, {format_duration(elapsed)} elapsed, {eta})"
+        f"{label}: {100 * share:3.0f}% ({format_duration(min(done, total))} of "
+        f"{format_duration(total)} {of}, {format_duration(elapsed)} elapsed, {eta})"
     )
 
 
@@ -53,8 +57,11 @@ class ProgressLog:
         step: float = PROGRESS_STEP,
         interval: float = PROGRESS_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
+        label: str = "Transcribing",
+        of: str = "of speech",
     ) -> None:
         self.logger = logger if logger is not None else run_logger(log)
+        self.label, self.of = label, of
         self.step, self.interval, self.clock = step, interval, clock
         self.start = self.last_time = clock()
         self.last_percent: float | None = None
@@ -74,5 +81,5 @@ class ProgressLog:
             or now - self.last_time >= self.interval
         )
         if due:
-            self.logger.info("%s", format_progress(done, total, now - self.start))
+            self.logger.info("%s", format_progress(done, total, now - self.start, self.label, self.of))
             self.last_percent, self.last_time, self.finished = percent, now, percent >= 100.0

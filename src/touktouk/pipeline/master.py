@@ -12,6 +12,7 @@ from touktouk.pipeline.clips import local_master
 from touktouk.pipeline.fingerprints import hash_parts, master_inputs
 from touktouk.pipeline.job import RenderJob
 from touktouk.platforms import YOUTUBE_MASTER
+from touktouk.progress import ProgressLog
 from touktouk.publish.commit import Inputs, log_put
 from touktouk.render.encode import branding_from, encode_settings
 from touktouk.render.master import render_master
@@ -42,7 +43,10 @@ def render_and_store_master(job: RenderJob, logger: LoggerLike) -> StoredObject:
         info = replace(job.info, path=str(footage))
         encode = encode_settings(YOUTUBE_MASTER, x264_preset=job.series.render.preset, crf=job.series.render.crf)
         t0 = time.monotonic()
-        render_master(info, out, encode=encode, branding=branding_from(job.series.brand, job.config_dir))
+        progress = ProgressLog(logger, label="Encoding the YouTube master", of="of video")
+        render_master(
+            info, out, encode=encode, branding=branding_from(job.series.brand, job.config_dir), on_progress=progress
+        )
         logger.info("Rendered the YouTube master (%.0f s of footage) in %.1f s", info.duration, time.monotonic() - t0)
         key = youtube_master_key(job.prefix, sha256_and_size(out)[0])
         meta = {"episode": job.episode_id, "platform": "youtube", INPUTS_META: hash_parts(master_inputs(job))}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from touktouk.progress import Progress
 from touktouk.render.encode import Branding, EncodeSettings, OutputSpec
 from touktouk.render.ffmpeg import run_ffmpeg
 from touktouk.render.graph import Fit, clip_command
@@ -26,12 +27,14 @@ def render_clip(
     branding: Branding | None = None,
     fit: Fit = "crop",
     what: str = "",
+    on_progress: Progress | None = None,
 ) -> Loudness | None:
     """Render [start, end) into every output from one ffmpeg process (one decode). Each output may
     carry its own captions (else `subtitles`), reframing and encoding (else `encode`). The sound is
     measured once (or `measured` is used) and normalised to each output's loudness target.
     `fit` crops (clips) or pads (the master) a picture of another aspect; `what` names the render
-    in errors. Returns the loudness measurement used (None when no output asks for normalisation)."""
+    in errors; `on_progress(seconds written, seconds in all)` follows the encode. Returns the
+    loudness measurement used (None when no output asks for normalisation)."""
     if not outputs:
         return None
     encodes = [o.encode or encode for o in outputs]
@@ -50,5 +53,6 @@ def render_clip(
         branding=branding,
         fit=fit,
     )
-    run_ffmpeg(cmd, f"{info.path}: {what or f'rendering the clip {start:.1f}-{end:.1f} s'}")
+    what = what or f"rendering the clip {start:.1f}-{end:.1f} s"
+    run_ffmpeg(cmd, f"{info.path}: {what}", duration=end - start, on_progress=on_progress)
     return measured

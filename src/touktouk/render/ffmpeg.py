@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import subprocess
+import tempfile
 from pathlib import Path
 
 import ffmpeg
 
 from touktouk.errors import MediaError
+from touktouk.progress import Progress
 
 
 def escape_filter_path(path: str | Path) -> str:
@@ -43,8 +45,41 @@ def input_path(path: Path | str) -> str:
     return str(Path(path).absolute())
 
 
-def run_ffmpeg(cmd: list[str], what: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+def progress_seconds(line: str) -> float | None:
+    """The output time of one `-progress` line (`out_time_us=12345678`), None for other lines."""
+    key, _, value = line.strip().partition("=")
+    if key in ("out_time_us", "out_time_ms"):  # both are microseconds (out_time_ms is misnamed)
+        try:
+            return max(0.0, int(value) / 1e6)
+        except ValueError:
+            return None  # "N/A" before the first frame
+    return None
+
+
+def run_ffmpeg(
+    cmd: list[str], what: str, *, duration: float = 0.0, on_progress: Progress | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run an ffmpeg command; a failure is a MediaError naming `what` with ffmpeg's last line.
+
+    With `on_progress` and the output's `duration`, ffmpeg reports its progress on a pipe
+    (`-progress pipe:1`), read as it encodes: on_progress(seconds written, duration), and
+    (duration, duration) at the end. stderr goes to a temporary file, so neither pipe can fill."""
+    if on_progress is None or duration <= 0:
+        done = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    else:
+        full = [cmd[0], "-progress", "pipe:1", "-nostats", *cmd[1:]]
+        with tempfile.TemporaryFile(mode="w+", errors="replace") as err:
+            with subprocess.Popen(full, stdout=subprocess.PIPE, stderr=err, text=True, errors="replace") as proc:
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    at = progress_seconds(line)
+                    if at is not None:
+                        on_progress(min(at, duration), duration)
+                code = proc.wait()
+            err.seek(0)
+            done = subprocess.CompletedProcess(full, code, "", err.read())
+        if code == 0:
+            on_progress(duration, duration)
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines()
         raise MediaError(f"{what} failed ({lines[-1] if lines else 'ffmpeg failed'}).")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from touktouk.platforms import YOUTUBE_MASTER
+from touktouk.progress import Progress
 from touktouk.render.clip import render_clip
 from touktouk.render.encode import AAC_IN, STEREO, Branding, EncodeSettings, OutputSpec, aac_args, encode_settings
 from touktouk.render.ffmpeg import input_path, run_ffmpeg
@@ -24,6 +25,7 @@ def render_master(
     subtitles: Path | None = None,
     branding: Branding | None = None,
     background: str = "0x1B1B2F",
+    on_progress: Progress | None = None,
 ) -> Loudness | None:
     """The whole episode as a 16:9 1920x1080 master (fitted inside, bars where the aspect differs;
     audio-only footage over a plain background), loudness-normalised in two passes (`loudness`: the
@@ -34,7 +36,12 @@ def render_master(
     if loudness is None and encode.loudness is not None:
         loudness = measure_loudness(info.path)
     if master_copies_video(info, encode, subtitles=subtitles, branding=branding):
-        run_ffmpeg(master_copy_command(info, out, encode, loudness), f"{info.path}: writing the episode master")
+        run_ffmpeg(
+            master_copy_command(info, out, encode, loudness),
+            f"{info.path}: writing the episode master",
+            duration=info.duration,
+            on_progress=on_progress,
+        )
         return loudness
     return render_clip(
         info,
@@ -49,6 +56,7 @@ def render_master(
         branding=branding,
         fit="pad",
         what="rendering the episode master",
+        on_progress=on_progress,
     )
 
 

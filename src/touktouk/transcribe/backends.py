@@ -11,9 +11,9 @@ import numpy as np
 
 from touktouk.config import WhisperSettings
 from touktouk.errors import ToukToukError
+from touktouk.progress import Progress
 from touktouk.transcribe.guards import Decoded, apply_guards
 from touktouk.transcribe.models import resolve_faster_whisper_model, resolve_openai_whisper_model
-from touktouk.transcribe.progress import Progress
 from touktouk.transcribe.vad import SAMPLE_RATE, Window, clip_timestamps, open_pcm, plan_audio, speech_before
 from touktouk.types import Transcript, Word
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from touktouk.config import WhisperSettings
 from touktouk.errors import ToukToukError
 from touktouk.hashing import file_sha256
+from touktouk.progress import Progress, ProgressLog
 from touktouk.transcribe.backends import BACKENDS
 from touktouk.transcribe.cache import cache_dir, cache_key
-from touktouk.transcribe.progress import Progress, ProgressLog
 from touktouk.types import Transcript
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from touktouk.progress import format_duration
 from touktouk.runlog import run_logger
-from touktouk.transcribe.progress import format_duration
 
 log = logging.getLogger(__name__)
 
