@@ -23,7 +23,7 @@ from touktouk.config import (
     load_episode,
     load_series,
 )
-from touktouk.errors import ConfigError, ToukToukError
+from touktouk.errors import ConfigError
 
 REPO = Path(__file__).parents[1]
 
@@ -125,10 +125,6 @@ def test_episode_loads_with_timecode_and_numeric_picks(tmp_path: Path) -> None:
 def test_missing_episode_file(tmp_path: Path) -> None:
     message = config_error(load_episode, tmp_path / "absent.toml")
     assert "not found" in message
-
-
-def test_config_error_is_a_user_facing_error() -> None:
-    assert issubclass(ConfigError, ToukToukError)
 
 
 def test_invalid_toml_names_the_file(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,7 +99,6 @@ def test_permanent_failure_is_one_clear_error_and_keeps_the_old_object(s3_env: S
     store = S3Store(bucket, "show", max_attempts=3)
     store.put_bytes("ep/manifest.json", b'{"v": 1}', "application/json")
     proxy.inject("503", method="PUT", times=-1)
-    t0 = time.monotonic()
     with pytest.raises(StoreError) as info:
         store.put_bytes("ep/manifest.json", b'{"v": 2}', "application/json")
     message = str(info.value)
@@ -109,5 +107,4 @@ def test_permanent_failure_is_one_clear_error_and_keeps_the_old_object(s3_env: S
     assert "re-run" in message
     assert s3_env.secret_key not in message
     assert [r.fault for r in proxy.requests if r.method == "PUT"][-3:] == ["503"] * 3
-    assert time.monotonic() - t0 < 30
     assert store.get_bytes("ep/manifest.json") == b'{"v": 1}'

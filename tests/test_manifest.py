@@ -138,10 +138,12 @@ def test_every_key_is_accepted_by_the_store(
         assert key.startswith(f"{series.series_slug}/s{episode.season:02d}/")
 
 
-def test_master_key_rejects_a_trailing_newline() -> None:
+def test_master_key_keeps_a_trailing_newline_out_of_the_key() -> None:
     # A Linux file may be named "video.mp4\n"; Path(...).suffix is then ".mp4\n".
     key = master_key("touktouk/s01/e01-x", ".mp4\n", SHA_A)
-    assert validate_key(key) == key
+    assert validate_key(key) == key and "\n" not in key
+    assert key.endswith("/footage.bin"), "an unsafe suffix is not carried into the key"
+    assert master_key("touktouk/s01/e01-x", ".MP4", SHA_A).endswith("/footage.mp4")
 
 
 @given(series=series_configs, a=episodes, b=episodes)
