@@ -1,15 +1,18 @@
-"""Deployment entry point for the `nightly-clips` flow: publish every footage file of an inbox
-(a folder, or an S3 prefix `s3://bucket/inbox/`) that has no manifest in the store yet (see
-README, "Prefect").
+"""Deployment entry point for the `nightly-clips` flow: propose (or publish) every footage file
+of an inbox (a folder, or an S3 prefix `s3://bucket/inbox/`) that has neither a manifest nor a
+proposal in the store yet (see README, "Prefect").
 
 Each episode runs as its own `publish-episode` flow run, so any worker of the work pool can take
 it; at most `concurrency` (parameter; default: environment variable TOUKTOUK_NIGHTLY_CONCURRENCY,
-else 2) run at once.
+else 2) run at once. With `review` (the default) each run stores its proposal, notifies the
+series' webhook and suspends until its producer approves it in the Prefect UI; the nightly run
+completes once every proposal is stored, never waiting for a producer.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, TypeVar, cast
@@ -27,7 +30,7 @@ from touktouk.errors import ConfigError
 from touktouk.orchestration.flow import publish_episode
 from touktouk.pipeline.inputs import load_inputs
 from touktouk.store.footage import list_footage
-from touktouk.store.keys import episode_prefix, manifest_key
+from touktouk.store.keys import episode_prefix, manifest_key, proposal_key
 from touktouk.store.url import is_remote, open_store
 
 FOOTAGE_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mxf"}
@@ -62,8 +65,8 @@ class Pending(NamedTuple):
     episode_id: str  # where it publishes (s01e02-slug); two pending files must not share it
 
 
-def pending_footage(inbox: str, store: str | None, config: str | None) -> list[Pending]:
-    """Each inbox file whose manifest is not in the store.
+def pending_footage(inbox: str, store: str | None, config: str | None, logger: Any = None) -> list[Pending]:
+    """Each inbox file with neither a manifest nor a proposal waiting for review in the store.
 
     An episode file `config/episodes/<footage stem>.toml` beside the series config is used when it
     exists; otherwise the episode is named after the footage file. Nothing is downloaded here.
@@ -76,8 +79,16 @@ def pending_footage(inbox: str, store: str | None, config: str | None) -> list[P
         episode = str(ep_file) if ep_file.is_file() else None
         inputs = load_inputs(footage, episode, store, config)
         target = open_store(inputs.store_url, endpoint_url=endpoint)
-        if not target.exists(manifest_key(episode_prefix(inputs.series, inputs.episode))):
-            pending.append(Pending(footage, episode, inputs.episode.episode_id))
+        prefix = episode_prefix(inputs.series, inputs.episode)
+        if target.exists(manifest_key(prefix)):
+            continue
+        if target.exists(proposal_key(prefix)):
+            if logger is not None:
+                logger.info(
+                    "%s: a proposal of %s waits for review; not started again", footage, inputs.episode.episode_id
+                )
+            continue
+        pending.append(Pending(footage, episode, inputs.episode.episode_id))
     return pending
 
 
@@ -112,13 +123,54 @@ def at_most(limit: int, items: Sequence[T], submit: Callable[[T], PrefectFuture[
     return futures
 
 
+POLL_SECONDS = 5.0
+
+
+def until_waiting_or_done(run: FlowRun, read: Callable[[FlowRun], FlowRun], poll: float = POLL_SECONDS) -> FlowRun:
+    """Poll a flow run (`read` gives its latest version) until it is suspended for its producer
+    (PAUSED) or has ended."""
+    while run.state is None or not (run.state.is_paused() or run.state.is_final()):
+        time.sleep(poll)
+        run = read(run)
+    return run
+
+
+def _read_run(run: FlowRun) -> FlowRun:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(run.id)
+
+
 @task(name="publish from inbox", cache_policy=NO_CACHE, tags=["touktouk-publish"])
-def publish_one(footage: str, episode: str | None, store: str | None, config: str | None, deployment: str) -> str:
-    params = {"footage": footage, "episode": episode, "store": store, "config": config}
+def publish_one(
+    footage: str, episode: str | None, store: str | None, config: str | None, deployment: str, review: bool = False
+) -> str:
+    params = {
+        "footage": footage,
+        "episode": episode or "",
+        "store": store or "",
+        "config": config or "",
+        "review": review,
+    }
     if not deployment:
-        return publish_episode(footage, episode, store, config)
+        # In this run nothing can suspend: with review, the proposal is stored for `touktouk approve`.
+        return publish_episode(footage, episode or "", store or "", config or "", review=review)
     name = footage.rsplit("/", 1)[-1]
-    run = cast(FlowRun, run_deployment(deployment, parameters=params, flow_run_name=f"nightly {name}"))
+    if review:
+        # timeout=0: do not wait for the run to end (it ends when its producer approves it);
+        # as_subflow=False: Prefect suspends only a top-level run, so it is not linked as a subflow.
+        started = cast(
+            FlowRun,
+            run_deployment(deployment, parameters=params, flow_run_name=f"nightly {name}", timeout=0, as_subflow=False),
+        )
+        run = until_waiting_or_done(started, _read_run)
+        assert run.state is not None
+        if run.state.is_paused():
+            get_run_logger().info("%s: flow run %s waits for its producer's review", footage, run.name)
+            return f"{run.name}: waits for review"
+    else:
+        run = cast(FlowRun, run_deployment(deployment, parameters=params, flow_run_name=f"nightly {name}"))
     if run.state is None or not run.state.is_completed():
         raise RuntimeError(f"{footage}: flow run {run.name} ended {run.state.name if run.state else 'without state'}")
     return str(run.name)
@@ -134,8 +186,9 @@ def nightly_clips(
     config: str | None = None,
     deployment: str = "publish-episode/publish-episode",
     concurrency: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)] | None = None,
+    review: bool = True,
 ) -> list[str]:
-    """Publish every footage file in the inbox that has no manifest in the store yet.
+    """Propose every new footage file of the inbox for review (or, with review off, publish it).
 
     Args:
         inbox: folder of footage files (relative to the project folder on the worker), or an S3 prefix
@@ -143,15 +196,19 @@ def nightly_clips(
         store: folder, file:// URL or s3://bucket/prefix; default from the series config.
         config: path to the series config (default config/touktouk.toml).
         deployment: the deployment that publishes one episode; empty: publish inside this run.
-        concurrency: episodes published at once; empty: TOUKTOUK_NIGHTLY_CONCURRENCY, else 2.
+        concurrency: episodes processed at once; empty: TOUKTOUK_NIGHTLY_CONCURRENCY, else 2.
+        review: each episode waits, suspended, for its producer's approval in the Prefect UI (this run
+            ends once every proposal is stored); off: publish without review.
     """
     logger = get_run_logger()
     limit = concurrency or default_concurrency()
-    todo, clashes = split_clashes(pending_footage(inbox, store, config))
+    todo, clashes = split_clashes(pending_footage(inbox, store, config, logger))
     for clash in clashes:
         logger.error(clash)
-    logger.info("%d footage file(s) without a manifest in %s; %d at a time", len(todo), inbox, limit)
-    futures = at_most(limit, todo, lambda i: publish_one.submit(i.footage, i.episode, store, config, deployment))
+    logger.info("%d new footage file(s) in %s; %d at a time", len(todo), inbox, limit)
+    futures = at_most(
+        limit, todo, lambda i: publish_one.submit(i.footage, i.episode, store, config, deployment, review)
+    )
     published = [f.result() for f in futures]
     if clashes:
         # The others are published; the run still fails so the held-back files are seen.

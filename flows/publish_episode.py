@@ -7,4 +7,4 @@ __all__ = ["publish_episode"]
 if __name__ == "__main__":
     import sys
 
-    print(publish_episode(*sys.argv[1:2]))
+    print(publish_episode(sys.argv[1]))

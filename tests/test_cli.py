@@ -65,6 +65,22 @@ def test_unknown_store_scheme_is_refused_before_any_work(tmp_path: Path) -> None
     assert_clean_error(result, "ftp://example/x")
 
 
+@pytest.mark.parametrize(
+    ("flag", "needle"),
+    [
+        (("--platforms", "tiktok,snapchat"), "--platforms: no platform 'snapchat'; choose among youtube_shorts"),
+        (("--auto-clips", "25"), "--auto-clips 25: give a number of clips from 0 to 20."),
+        (("--caption-style", "fancy"), "--caption-style fancy: choose karaoke or plain."),
+    ],
+    ids=["platform", "auto-clips", "caption-style"],
+)
+def test_bad_publish_options_are_one_sentence(tmp_path: Path, flag: tuple[str, str], needle: str) -> None:
+    footage = espeak_episode(tmp_path / "demo.mp4")
+    result = run_cli("publish", str(footage.path), "--store", str(tmp_path / "s"), *flag, cwd=tmp_path)
+    assert_clean_error(result, needle)
+    assert not (tmp_path / "s").exists(), "nothing is stored"
+
+
 def test_models_list_shows_the_offline_base_model() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "touktouk.cli", "models", "list"], capture_output=True, text=True, check=True
@@ -76,7 +92,7 @@ def test_models_list_shows_the_offline_base_model() -> None:
 @pytest.mark.slow
 def test_publish_command_publishes_project_made_french_footage(tmp_path: Path) -> None:
     footage = espeak_episode(tmp_path / "demo.mp4")
-    series = write_series(tmp_path / "touktouk.toml", store="published", platforms=("tiktok",))
+    series = write_series(tmp_path / "touktouk.toml", store="published", platforms=("youtube_shorts",))
     episode = write_episode(tmp_path / "ep.toml", slug="demo-cli")
     result = run_cli(
         "publish",
@@ -85,6 +101,13 @@ def test_publish_command_publishes_project_made_french_footage(tmp_path: Path) -
         str(episode),
         "--config",
         str(series),
+        # The flow's run-form options: they win over the series config.
+        "--platforms",
+        "tiktok",
+        "--auto-clips",
+        "1",
+        "--caption-style",
+        "plain",
         cwd=tmp_path,
         env={"TOUKTOUK_CACHE_DIR": str(tmp_path / "cache")},
     )
@@ -93,4 +116,11 @@ def test_publish_command_publishes_project_made_french_footage(tmp_path: Path) -
     assert str(manifest_path.relative_to(tmp_path)) in " ".join(result.stdout.split())
     manifest = load_json(manifest_path.read_bytes())
     assert manifest["clips"] and all(o["platform"] == "tiktok" for c in manifest["clips"] for o in c["outputs"])
+    assert [c["source"] for c in manifest["clips"]].count("auto") == 1
+    for clip in manifest["clips"]:
+        ass = (tmp_path / "published" / clip["captions"]["ass"]).read_text(encoding="utf-8")
+        assert "{\\r}" not in ass, "plain captions carry no per-word karaoke highlight"
     assert "Transcribing" in result.stdout + result.stderr, "progress is shown in the terminal"
+    terminal = " ".join((result.stdout + result.stderr).split())
+    for clip in manifest["clips"]:
+        assert f"Rendering clip {clip['id']}: 100%" in terminal, "each render shows its progress"

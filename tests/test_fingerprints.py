@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from touktouk.config import SeriesConfig
-from touktouk.pipeline.fingerprints import clip_inputs, hash_parts, master_inputs
+from touktouk.pipeline.fingerprints import clip_inputs, cover_inputs, hash_parts, master_inputs
 from touktouk.pipeline.job import RenderJob
 from touktouk.render.probe import MediaInfo
 from touktouk.store.base import StoredObject
@@ -60,7 +60,8 @@ def test_every_setting_and_file_that_changes_the_bytes_changes_the_key(tmp_path:
     }
     keys = {name: key(job) for name, job in changed.items()}
     assert base not in keys.values() and len(set(keys.values())) == len(keys), keys
-    assert key(_job(tmp_path, brand=brand), replace(PLAN, title="Autre titre")) != base, "the cover shows the title"
+    retitled = replace(PLAN, title="Autre titre")
+    assert key(_job(tmp_path, brand=brand), retitled) == base, "only the cover shows the title"
     assert key(_job(tmp_path, brand=brand), replace(PLAN, end=1.9)) != base
 
     # The bytes of the brand files, not their names.
@@ -80,3 +81,17 @@ def test_what_does_not_change_the_bytes_stays_out_of_the_key(tmp_path: Path) -> 
     moved = replace(moved, info=replace(moved.info, path="/elsewhere/footage.mp4"))
     assert key(moved) == base, "a local path never enters the key"
     assert hash_parts(master_inputs(moved)) == hash_parts(master_inputs(_job(tmp_path)))
+
+
+def test_the_cover_key_has_the_title_and_the_brand_not_the_encode(tmp_path: Path) -> None:
+    def cover(job: RenderJob, plan: ClipPlan = PLAN) -> str:
+        return hash_parts(cover_inputs(plan, job))
+
+    base = cover(_job(tmp_path))
+    assert cover(_job(tmp_path), replace(PLAN, title="Autre titre")) != base
+    untitled = replace(PLAN, title="")
+    assert cover(_job(tmp_path), replace(untitled, text="Autre texte")) != cover(_job(tmp_path), untitled)
+    assert cover(_job(tmp_path, brand={"primary_colour": "#FF0000"})) != base
+    assert cover(_job(tmp_path), replace(PLAN, start=0.6)) != base, "the frame comes from the window"
+    assert cover(_job(tmp_path, render={"crf": 30})) == base, "no video setting enters the cover"
+    assert cover(_job(tmp_path), replace(PLAN, score=0.9, reason="Autre")) == base

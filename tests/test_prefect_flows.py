@@ -5,10 +5,10 @@ choice and prefect.yaml."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import secrets
 import sys
 import threading
-import time
 from pathlib import Path
 from types import ModuleType
 
@@ -30,7 +30,7 @@ from touktouk.orchestration.tasks import (
     transcribe_task,
 )
 from touktouk.pipeline.inputs import load_inputs, resolve_episode, with_overrides
-from touktouk.store.keys import episode_prefix, manifest_key
+from touktouk.store.keys import episode_prefix, manifest_key, proposal_key
 from touktouk.store.url import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,6 +109,13 @@ def test_nightly_picks_inbox_footage_without_a_manifest(tmp_path: Path):
     ]
     assert nightly.pending_footage(str(tmp_path / "missing"), None, str(series)) == []
 
+    # A proposal waiting for review: not started again the next night.
+    waiting = load_inputs(str(inbox / "a-new.MOV"), None, None, str(series))
+    open_store(str(store)).put_bytes(
+        proposal_key(episode_prefix(waiting.series, waiting.episode)), b"{}", "application/json", {}
+    )
+    assert [p.episode_id for p in nightly.pending_footage(str(inbox), None, str(series))] == ["s02e04-with-file"]
+
 
 def test_nightly_holds_back_inbox_files_that_would_publish_as_the_same_episode(
     tmp_path: Path, prefect_harness: None, monkeypatch: pytest.MonkeyPatch
@@ -139,7 +146,10 @@ def test_nightly_holds_back_inbox_files_that_would_publish_as_the_same_episode(
     published: list[str] = []
 
     @task
-    def record(footage: str, episode: str | None, store: str | None, config: str | None, deployment: str) -> str:
+    def record(
+        footage: str, episode: str | None, store: str | None, config: str | None, deployment: str, review: bool
+    ) -> str:
+        assert review, "the nightly run proposes for review by default"
         published.append(footage)
         return footage
 
@@ -151,7 +161,8 @@ def test_nightly_holds_back_inbox_files_that_would_publish_as_the_same_episode(
 
 @pytest.mark.parametrize("name", ["publish_episode", "nightly_clips"])
 def test_flow_entry_points_import(name: str):
-    assert load_flow_module(name)
+    module = load_flow_module(name)
+    assert getattr(module, name).name == name.replace("_", "-"), "the entry point names the deployed flow"
 
 
 def test_nightly_s3_inbox_lists_pending_footage_without_downloading(tmp_path: Path, s3_env: S3Server) -> None:
@@ -181,13 +192,16 @@ def test_nightly_concurrency_limit_holds_in_a_real_flow_run(prefect_harness: Non
     nightly = load_flow_module("nightly_clips")
     lock = threading.Lock()
     running = [0, 0]  # now, most
+    together: list[threading.Barrier] = []
 
     @task
     def work(n: int) -> int:
         with lock:
             running[0] += 1
             running[1] = max(running[1], running[0])
-        time.sleep(0.4)
+        if n < together[0].parties:
+            # The first `limit` tasks meet here: this returns only when that many run at once.
+            together[0].wait(timeout=60)
         with lock:
             running[0] -= 1
         return n
@@ -196,11 +210,11 @@ def test_nightly_concurrency_limit_holds_in_a_real_flow_run(prefect_harness: Non
     def limited(limit: int) -> list[int]:
         return [f.result() for f in nightly.at_most(limit, list(range(5)), work.submit)]
 
-    assert limited(2) == [0, 1, 2, 3, 4]
-    assert running[1] == 2
-    running[1] = 0
-    assert limited(4) == [0, 1, 2, 3, 4]
-    assert running[1] == 4
+    for limit in (2, 4):
+        together[:] = [threading.Barrier(limit)]
+        running[:] = [0, 0]
+        assert limited(limit) == [0, 1, 2, 3, 4]
+        assert running[1] == limit, "never more than the limit at once, and the limit reached"
 
 
 def test_concurrency_default_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -215,7 +229,32 @@ def test_concurrency_default_from_the_environment(monkeypatch: pytest.MonkeyPatc
         nightly.default_concurrency()
 
 
-def test_storage_and_network_tasks_retry_transient_failures_only() -> None:
+def test_storage_and_network_tasks_retry_transient_failures_only(prefect_harness: None) -> None:
+    """The retry rule, exercised in real task runs: a dropped connection is retried and the run
+    succeeds; a user error fails at once (one attempt); then each storing task carries the rule."""
+    from prefect import flow, task
+
+    attempts: list[str] = []
+
+    def flaky(first: BaseException) -> str:
+        attempts.append(type(first).__name__)
+        if len(attempts) == 1:
+            raise first
+        return "stored"
+
+    retried = task(retries=2, retry_delay_seconds=0, retry_condition_fn=retry_transient)(flaky)
+
+    @flow
+    def run(first: BaseException) -> str:
+        return retried(first)
+
+    assert run(ConnectionResetError("connection reset by peer")) == "stored"
+    assert attempts == ["ConnectionResetError", "ConnectionResetError"]
+    attempts.clear()
+    with pytest.raises(ConfigError, match="bad bucket name"):
+        run(ConfigError("bad bucket name"))
+    assert attempts == ["ConfigError"], "a user error is never retried"
+
     for t in (fetch_footage_task, store_master_task, render_clip_task, publish_task):
         assert t.retries == 2 and t.retry_condition_fn is retry_transient, t.name
     for t in (probe_task, extract_audio_task, transcribe_task):
@@ -289,3 +328,49 @@ def test_transcript_cache_is_keyed_by_content_and_every_setting(
     shutil.rmtree(folder)
     assert not cached(audio[1]), "deleting the cache folder clears it"
     assert len(calls) == 6
+
+
+def test_the_run_form_has_no_type_switches_and_says_what_to_type() -> None:
+    """Every optional field of publish-episode has a concrete default of its own type (the UI
+    shows a plain field, no "str / None" switch), the choices are enums, every field is described;
+    a Python caller's None still means "not given"."""
+    from touktouk.orchestration.flow import publish_episode
+
+    props = publish_episode.parameters.model_dump()["properties"]
+    for name, prop in props.items():
+        assert "anyOf" not in prop and prop.get("type") != "null", f"{name} shows a type switch: {prop}"
+        assert prop["description"].strip(), f"{name} does not say what to type"
+        if name != "footage":
+            assert "default" in prop and prop["default"] is not None, name
+    assert props["platforms"]["type"] == "array"
+    assert set(props["platforms"]["items"]["enum"]) == {"youtube_shorts", "tiktok", "instagram_reels", "linkedin", "x"}
+    assert props["caption_style"]["enum"] == ["karaoke", "plain"]
+    assert props["translate"]["enum"] == ["none", "en"]
+    given = publish_episode.validate_parameters(
+        {"footage": "f.mp4", "episode": None, "platforms": None, "auto_clips": None, "translate": None}
+    )
+    assert (given["episode"], given["platforms"], given["auto_clips"], given["translate"]) == ("", [], -1, "none")
+    with pytest.raises(Exception, match="auto_clips"):
+        publish_episode.validate_parameters({"footage": "f.mp4", "auto_clips": 21})
+
+
+def test_the_task_runner_is_chosen_when_the_flow_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bad TOUKTOUK_RENDER_WORKERS breaks neither the import nor the CLI with a traceback: the
+    run fails with one sentence naming the variable and what it accepts."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TOUKTOUK_RENDER_WORKERS": "deux"}
+    code = "import touktouk.orchestration.flow as f; print(type(f.publish_episode.task_runner).__name__)"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "FromEnvironment", done.stderr[-2000:]
+    footage = tmp_path / "footage.mp4"
+    footage.write_bytes(b"")
+    done = subprocess.run(
+        [sys.executable, "-m", "touktouk.cli", "publish", str(footage), "--store", str(tmp_path / "s")],
+        env={**env, "PREFECT_API_URL": ""}, capture_output=True, text=True, check=False, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "Traceback" not in output, output[-3000:]
+    assert "TOUKTOUK_RENDER_WORKERS='deux' is not a positive whole number" in " ".join(output.split())

@@ -257,9 +257,8 @@ def wait_for_input(server: Server, flow_run_id: str, key: str, worker_log: Path)
     raise AssertionError(f"flow run {flow_run_id} never waited for {key}; worker log:\n{tail}")
 
 
-def test_a_review_run_suspends_for_the_producer_and_publishes_what_was_decided(
-    prefect_server, deployments, worker, episode_files
-):
+def webhook_receiver() -> tuple[Any, list[dict[str, Any]]]:
+    """A local HTTP server that keeps every JSON message POSTed to it (with its path)."""
     import http.server
     import threading
 
@@ -276,6 +275,13 @@ def test_a_review_run_suspends_for_the_producer_and_publishes_what_was_decided(
 
     receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    return receiver, messages
+
+
+def test_a_review_run_suspends_for_the_producer_and_publishes_what_was_decided(
+    prefect_server, deployments, worker, episode_files
+):
+    receiver, messages = webhook_receiver()
     series = episode_files["tmp"] / "review-series.toml"
     hook = f"http://127.0.0.1:{receiver.server_address[1]}/hook?token=secret-token"
     series.write_text(f'notify_webhook = "{hook}"\n' + episode_files["series"].read_text(encoding="utf-8"))
@@ -328,4 +334,57 @@ def test_a_review_run_suspends_for_the_producer_and_publishes_what_was_decided(
     assert not (folder / "proposal.json").exists()
     assert len(messages) == 1, "resuming is not a new proposal: no second message"
     assert "secret-token" not in worker.read_text(errors="replace"), "the webhook's token is never logged"
+    receiver.shutdown()
+
+
+def test_the_nightly_run_leaves_one_suspended_proposal_per_inbox_file_and_says_so(
+    prefect_server, deployments, worker, episode_files
+):
+    """nightly-clips over an inbox of two files: each gets its own publish-episode run, which
+    stores a proposal, notifies the webhook and suspends; the nightly run itself completes."""
+    receiver, messages = webhook_receiver()
+    tmp = episode_files["tmp"] / "nightly"
+    inbox = tmp / "inbox"
+    inbox.mkdir(parents=True)
+    for name in ("awa-diallo.mp4", "jean-martin.mp4"):
+        shutil.copyfile(episode_files["footage"], inbox / name)
+    series = tmp / "touktouk.toml"
+    hook = f"http://127.0.0.1:{receiver.server_address[1]}/nightly"
+    series.write_text(f'notify_webhook = "{hook}"\n' + episode_files["series"].read_text(encoding="utf-8"))
+    store = tmp / "store"
+    params = {
+        "inbox": str(inbox),
+        "store": str(store),
+        "config": str(series),
+        "deployment": "publish-episode/publish-episode",
+        "concurrency": 2,
+    }
+    dep_id = deployments["nightly-clips"]["id"]
+    created = prefect_server.post(f"/deployments/{dep_id}/create_flow_run", {"parameters": params})
+    nightly = wait_for_run(prefect_server, created["id"], worker)
+    log = worker.read_text(errors="replace")[-6000:]
+    assert nightly["state"]["type"] == "COMPLETED", f"{nightly['state'].get('message')}\nworker log:\n{log}"
+
+    runs = prefect_server.post("/flow_runs/filter", {"flow_runs": {"name": {"like_": "nightly "}}})
+    ours = {r["name"]: r for r in runs if r["parameters"].get("config") == str(series)}
+    assert set(ours) == {"nightly awa-diallo.mp4", "nightly jean-martin.mp4"}
+    for run in ours.values():
+        assert run["state"]["type"] == "PAUSED", run["state"]
+        assert run["parameters"]["review"] is True
+    episodes = {"s01e00-awa-diallo", "s01e00-jean-martin"}
+    assert sorted(m["episode"] for m in messages) == sorted(episodes), messages
+    assert {m["path"] for m in messages} == {"/nightly"}
+    assert {m["flow_run"].rsplit("/", 1)[-1] for m in messages} == {r["id"] for r in ours.values()}
+    for eid in episodes:
+        folder = store / "touktouk" / "s01" / f"e00-{eid.split('-', 1)[1]}"
+        assert (folder / "proposal.json").is_file() and not (folder / "manifest.json").exists(), folder
+    assert nightly["state"]["type"] == "COMPLETED"
+    # The next night starts nothing again: both proposals wait.
+    again = prefect_server.post(f"/deployments/{dep_id}/create_flow_run", {"parameters": params})
+    assert wait_for_run(prefect_server, again["id"], worker)["state"]["type"] == "COMPLETED"
+    runs = prefect_server.post("/flow_runs/filter", {"flow_runs": {"name": {"like_": "nightly "}}})
+    assert len([r for r in runs if r["parameters"].get("config") == str(series)]) == 2
+    assert len(messages) == 2
+    for run in ours.values():  # leave the server as we found it
+        prefect_server.post(f"/flow_runs/{run['id']}/set_state", {"state": {"type": "CANCELLED"}, "force": True})
     receiver.shutdown()

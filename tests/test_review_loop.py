@@ -39,6 +39,10 @@ def rendered(output: str) -> list[str]:
     return re.findall(r"Rendered clip (\S+) ", output)
 
 
+def covers(output: str) -> list[str]:
+    return re.findall(r"Rendered cover of clip (\S+) ", output)
+
+
 def test_propose_then_fix_retitle_drop_and_approve(tmp_path: Path, prefect_api: str) -> None:
     import os
     import subprocess
@@ -129,3 +133,15 @@ def test_propose_then_fix_retitle_drop_and_approve(tmp_path: Path, prefect_api: 
     assert final["decisions"]["drop"] == [second["id"]]
     history = list((store / PREFIX / "history").iterdir())
     assert len(history) == 1, "the first approval's manifest is kept"
+
+    # 5. A new title redoes the cover and the metadata of that clip only, no video.
+    touktouk("publish", str(footage), "--episode", str(episode), "--config", str(series), "--review")
+    out = touktouk("approve", "s01e09-revue", "--store", str(store), "--title", f"{first['id']}=Le bon titre")
+    assert rendered(out) == [] and covers(out) == [first["id"]], out[-3000:]
+    retitled = read(f"{PREFIX}/manifest.json")["clips"][0]
+    assert retitled["title"] == "Le bon titre"
+    assert retitled["outputs"] == final["clips"][0]["outputs"], "the video is kept"
+    assert retitled["captions"] == final["clips"][0]["captions"]
+    assert retitled["cover"] != final["clips"][0]["cover"] and (store / retitled["cover"]).is_file()
+    assert retitled["metadata_key"] != final["clips"][0]["metadata_key"]
+    assert "Le bon titre" in (store / retitled["metadata_key"]).read_text(encoding="utf-8")

@@ -3,24 +3,13 @@
 // Usage: node custom_run.mjs UI_URL DEPLOYMENT_ID PARAMS_JSON OUT_DIR [TIMEOUT_S]
 // PARAMS_JSON: {"name": value} for string and integer parameters of the form.
 // Prints {"flow_run_id": ...} on success; on failure saves OUT_DIR/failure.png and exits 1.
-import { chromium } from "playwright-core";
+import { launch } from "./launch.mjs";
 
 const [ui, deploymentId, paramsJson, outDir, timeoutS = "240"] = process.argv.slice(2);
 const params = JSON.parse(paramsJson);
 const deadline = Date.now() + Number(timeoutS) * 1000;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-  ],
-});
+const browser = await launch();
 // playwright-core launches with a fresh temporary profile (its own --user-data-dir).
 const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
 page.setDefaultTimeout(30_000);

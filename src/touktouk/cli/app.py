@@ -17,6 +17,7 @@ from touktouk.cli.console import err, fail, out
 from touktouk.cli.history import register as register_history
 from touktouk.cli.review import print_proposal
 from touktouk.cli.review import register as register_review
+from touktouk.orchestration.parameters import ClipPlatform
 
 if TYPE_CHECKING:
     from touktouk.publish.commit import Inputs
@@ -53,6 +54,21 @@ def _quiet_user_error_tracebacks() -> None:
                 handler.addFilter(_UserErrorOnOneLine())
 
 
+def _platforms(raw: str | None) -> list[ClipPlatform]:
+    """--platforms as the flow's list; a name it does not know is one sentence listing the known."""
+    from typing import get_args
+
+    known: tuple[ClipPlatform, ...] = get_args(ClipPlatform)
+    chosen: list[ClipPlatform] = []
+    for name in (n.strip() for n in (raw or "").split(",") if n.strip()):
+        match = next((k for k in known if k == name), None)
+        if match is None:
+            fail(f"--platforms: no platform {name!r}; choose among {', '.join(known)} (comma-separated).")
+        else:
+            chosen.append(match)
+    return chosen
+
+
 @app.command()
 def publish(
     footage: Annotated[
@@ -72,17 +88,35 @@ def publish(
         bool,
         typer.Option("--review", help="Store a proposal and its review page; publish only after touktouk approve."),
     ] = False,
+    platforms: Annotated[
+        str | None,
+        typer.Option(help="Clip platforms, comma-separated (tiktok,instagram_reels…); default: the series config's."),
+    ] = None,
+    auto_clips: Annotated[
+        int | None, typer.Option(help="Automatic clips besides the episode's picks (0-20); default: the series'.")
+    ] = None,
+    caption_style: Annotated[
+        str, typer.Option(help="karaoke (each word lights up as it is said) or plain burned-in captions.")
+    ] = "karaoke",
 ) -> None:
     """Transcribe, clip, caption and describe one episode, then publish it to the store (or, with
-    --review, propose it for approval)."""
+    --review, propose it for approval). The options are those of the Prefect flow's run form."""
     from touktouk.errors import ToukToukError
     from touktouk.pipeline.inputs import preflight
 
-    args = (str(footage), str(episode) if episode else None, store, str(config) if config else None)
+    args = (str(footage), str(episode) if episode else "", store or "", str(config) if config else "")
     if translate not in (None, "en"):
         fail(f"--translate {translate}: Whisper translates into English only; use --translate en.")
+    chosen = _platforms(platforms)
+    if auto_clips is not None and not 0 <= auto_clips <= 20:
+        fail(f"--auto-clips {auto_clips}: give a number of clips from 0 to 20.")
+    if caption_style not in ("karaoke", "plain"):
+        fail(f"--caption-style {caption_style}: choose karaoke or plain.")
     try:
-        inputs, _info = preflight(*args, replace=replace)
+        from touktouk.orchestration.runners import task_runner_from_env
+
+        task_runner_from_env()  # a bad TOUKTOUK_TASK_RUNNER / TOUKTOUK_RENDER_WORKERS: one sentence, now
+        inputs, _info = preflight(args[0], args[1] or None, args[2] or None, args[3] or None, replace=replace)
     except ToukToukError as exc:
         fail(str(exc))
     if not os.environ.get("PREFECT_API_URL"):
@@ -95,7 +129,15 @@ def publish(
 
     _quiet_user_error_tracebacks()
     try:
-        location = publish_episode(*args, translate="en" if translate else None, replace=replace, review=review)
+        location = publish_episode(
+            *args,
+            platforms=chosen,
+            auto_clips=-1 if auto_clips is None else auto_clips,
+            caption_style="plain" if caption_style == "plain" else "karaoke",
+            translate="en" if translate else "none",
+            replace=replace,
+            review=review,
+        )
     except ToukToukError as exc:
         fail(str(exc))
     if review:
@@ -103,6 +145,14 @@ def publish(
         return
     _print_summary(inputs)
     out.print(f"[bold green]Published[/] {inputs.episode.episode_id}. Manifest: {location}", soft_wrap=True)
+    from touktouk.publish.pointer import review_link
+    from touktouk.store.keys import episode_prefix
+    from touktouk.store.url import open_store
+
+    store_now = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
+    page = review_link(store_now, episode_prefix(inputs.series, inputs.episode))
+    if page:
+        out.print(f"[bold]Review page:[/] {page}", soft_wrap=True)
 
 
 def _print_summary(inputs: Inputs) -> None:

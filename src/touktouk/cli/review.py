@@ -25,8 +25,12 @@ def print_proposal(inputs: Inputs) -> None:
     for clip in proposal.get("clips", []):
         title = f" « {clip['title']} »" if clip.get("title") else ""
         out.print(f"  {clip['id']}  {clip['start']:.1f}-{clip['end']:.1f} s{title}", highlight=False, soft_wrap=True)
-    page = proposal.get("review", "")
-    out.print(f"[bold]Review page:[/] {store.link(page) if page else '(none)'}", soft_wrap=True)
+    from touktouk.publish.pointer import review_link
+    from touktouk.store.keys import episode_prefix
+
+    page = str(proposal.get("review", ""))
+    link = review_link(store, episode_prefix(inputs.series, inputs.episode), proposal=True, page_key=page or None)
+    out.print(f"[bold]Review page:[/] {link or '(none)'}", soft_wrap=True)
     store_opt = inputs.store_url
     out.print(
         f"[bold green]Proposed[/] {inputs.episode.episode_id}: nothing is published yet. Approve with\n"
@@ -93,14 +97,14 @@ def register(app: typer.Typer) -> None:
         try:
             location = publish_episode(
                 footage,
-                given.get("episode"),
+                given.get("episode") or "",
                 store,
-                given.get("config"),
-                platforms=given.get("platforms"),
-                auto_clips=given.get("auto_clips"),
-                caption_style=given.get("caption_style") or "karaoke",
-                translate=given.get("translate"),
-                decisions=decided.to_dict() if not decided.empty else None,
+                given.get("config") or "",
+                platforms=given.get("platforms") or [],
+                auto_clips=-1 if given.get("auto_clips") is None else int(given["auto_clips"]),
+                caption_style="plain" if given.get("caption_style") == "plain" else "karaoke",
+                translate="en" if given.get("translate") == "en" else "none",
+                decisions=decided.to_dict() if not decided.empty else {},
                 from_proposal=True,
             )
         except ToukToukError as exc:

@@ -16,7 +16,7 @@ from typing import Any
 from prefect.context import TaskRunContext
 
 from touktouk import __version__
-from touktouk.pipeline.fingerprints import clip_inputs, master_inputs
+from touktouk.pipeline.fingerprints import clip_inputs, cover_inputs, master_inputs
 from touktouk.pipeline.job import RenderJob
 from touktouk.types import ClipPlan
 
@@ -53,6 +53,15 @@ def render_cache_key(parameters: dict[str, Any]) -> dict[str, Any]:
     plan: ClipPlan = parameters["plan"]
     job: RenderJob = parameters["job"]
     return {"store": job.store_url, "prefix": job.prefix, "clip": plan.id, **clip_inputs(plan, job)}
+
+
+@content_cache_key("clip cover")
+def cover_cache_key(parameters: dict[str, Any]) -> dict[str, Any]:
+    """Cache key of a clip's cover (`pipeline.fingerprints.cover_inputs`: the title, the hook's
+    frame, the brand), plus where it is stored."""
+    plan: ClipPlan = parameters["plan"]
+    job: RenderJob = parameters["job"]
+    return {"store": job.store_url, "prefix": job.prefix, "clip": plan.id, **cover_inputs(plan, job)}
 
 
 @content_cache_key("youtube master")

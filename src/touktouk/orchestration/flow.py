@@ -15,16 +15,26 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from prefect import flow, get_run_logger, unmapped
 from prefect.futures import PrefectFuture
-from pydantic import Field
+from prefect.task_runners import TaskRunner
 
 from touktouk.errors import ConfigError
+from touktouk.orchestration.parameters import (
+    SERIES_AUTO_CLIPS,
+    AutoClips,
+    CaptionStyleName,
+    DecisionsField,
+    Platforms,
+    Text,
+    Translate,
+    or_none,
+)
 from touktouk.orchestration.report import run_report
 from touktouk.orchestration.review import already_answered, in_deployment, notify, run_link, wait_for_review
-from touktouk.orchestration.runners import task_runner_from_env
+from touktouk.orchestration.runners import FromEnvironment
 from touktouk.orchestration.tasks import (
     choose_clips_task,
     describe_task,
@@ -34,6 +44,7 @@ from touktouk.orchestration.tasks import (
     probe_task,
     publish_task,
     render_clip_task,
+    render_cover_task,
     store_master_task,
     transcribe_task,
     translate_task,
@@ -53,8 +64,11 @@ from touktouk.pipeline.job import RenderJob
 from touktouk.publish.commit import (
     Inputs,
     StoredClip,
+    episode_vocabulary,
     in_store,
+    suspect_words,
 )
+from touktouk.publish.pointer import review_link
 from touktouk.review.decisions import Decisions, apply_to_plans
 from touktouk.store.base import Store, StoredObject
 from touktouk.store.keys import (
@@ -94,12 +108,14 @@ def cached_unless_missing(
 
 
 def render_clips(plans: Sequence[ClipPlan], job: RenderJob) -> list[StoredClip]:
-    """Fan the renders out with `.map` on the flow's task runner (threads, or Dask workers on
-    other machines). A render taken from the task cache is used only while its files are still
-    in the store; otherwise it is rendered again."""
+    """Fan the renders and the covers out with `.map` on the flow's task runner (threads, or Dask
+    workers on other machines). A render or cover taken from the task cache is used only while its
+    files are still in the store; otherwise it is made again. The cover is a task of its own: a
+    new title redoes it (and the metadata), never the video."""
     if not plans:
         return []
     futures = render_clip_task.map(list(plans), job=unmapped(job))
+    covers = render_cover_task.map(list(plans), job=unmapped(job))
     store = functools.cache(lambda: open_store(job.store_url, endpoint_url=job.endpoint_url))
 
     def clip(plan: ClipPlan, future: PrefectFuture[StoredClip]) -> StoredClip:
@@ -116,7 +132,27 @@ def render_clips(plans: Sequence[ClipPlan], job: RenderJob) -> list[StoredClip]:
             plan=plan,
         )
 
-    return [clip(plan, future) for plan, future in zip(plans, futures, strict=True)]
+    rendered = [clip(plan, future) for plan, future in zip(plans, futures, strict=True)]
+
+    def cover_again(plan: ClipPlan) -> StoredObject:
+        made = render_cover_task.with_options(refresh_cache=True)(plan, job)
+        assert made is not None  # the same settings made one before
+        return made
+
+    def with_cover(clip: StoredClip, future: PrefectFuture[StoredObject | None]) -> StoredClip:
+        found = future.result()
+        if found is None:
+            return clip
+        cover = cached_unless_missing(
+            found,
+            future.state.name == "Cached",
+            store,
+            lambda: cover_again(clip.plan),
+            hit=f"Clip {clip.plan.id}: cover inputs unchanged, taken from the task cache",
+        )
+        return replace(clip, extras={**clip.extras, "cover": cover})
+
+    return [with_cover(c, f) for c, f in zip(rendered, covers, strict=True)]
 
 
 def youtube_master(job: RenderJob) -> StoredObject:
@@ -133,7 +169,7 @@ def youtube_master(job: RenderJob) -> StoredObject:
     )
 
 
-def review_in_ui(inputs: Inputs, raw: Transcript, recorded: Decisions) -> dict[str, Any]:
+def review_in_ui(inputs: Inputs, raw: Transcript, transcript: Transcript, recorded: Decisions) -> dict[str, Any]:
     """Suspend for the producer's decisions on the stored proposal; each is checked first (a fix
     must match words, an id must name a clip) with what `touktouk approve` checks."""
     proposal = read_proposal(inputs) or {}
@@ -146,7 +182,7 @@ def review_in_ui(inputs: Inputs, raw: Transcript, recorded: Decisions) -> dict[s
         fixed = fix_transcript(raw, decided, get_run_logger())
         apply_to_plans(plans, decided, raw, fixed, "the review form")
 
-    link = store.link(page) if page else ""
+    link = review_link(store, episode_prefix(inputs.series, inputs.episode), proposal=True, page_key=page or None)
     if inputs.series.notify_webhook and not already_answered():
         message = {
             "event": "proposal",
@@ -157,46 +193,49 @@ def review_in_ui(inputs: Inputs, raw: Transcript, recorded: Decisions) -> dict[s
             "flow_run": run_link(),
         }
         notify(inputs.series.notify_webhook, message, get_run_logger())
-    return wait_for_review(proposal, link, check)
+    return wait_for_review(proposal, link, check, suspects=suspect_words(transcript, plans, episode_vocabulary(inputs)))
 
 
-ClipPlatform = Literal["youtube_shorts", "tiktok", "instagram_reels", "linkedin", "x"]
-CaptionStyleName = Literal["karaoke", "plain"]
+RUNNER: TaskRunner[Any] = FromEnvironment()  # chosen from the environment each time the flow runs
 
 
-@flow(name="publish-episode", log_prints=True, task_runner=task_runner_from_env())
+@flow(name="publish-episode", log_prints=True, task_runner=RUNNER)
 def publish_episode(
     footage: str,
-    episode: str | None = None,
-    store: str | None = None,
-    config: str | None = None,
-    platforms: list[ClipPlatform] | None = None,
-    auto_clips: Annotated[int, Field(ge=0, le=20)] | None = None,
+    episode: Text = "",
+    store: Text = "",
+    config: Text = "",
+    platforms: Platforms = [],  # noqa: B006 (Prefect validates a copy; never mutated)
+    auto_clips: AutoClips = SERIES_AUTO_CLIPS,
     caption_style: CaptionStyleName = "karaoke",
-    translate: Literal["en"] | None = None,
+    translate: Translate = "none",
     replace: bool = False,
     review: bool = False,
-    decisions: dict[str, Any] | None = None,
+    decisions: DecisionsField = {},  # noqa: B006
     from_proposal: bool = False,
 ) -> str:
     """Publish one episode: transcript, subtitled clips and metadata into the store.
 
     Args:
-        footage: path to the episode footage on the worker's machine (relative to the project folder), or an
-            s3://bucket/key URL (downloaded once, checksum verified, into the worker's footage cache).
-        episode: episode slug (config/episodes/SLUG.toml) or path to an episode file; empty: named after the footage.
-        store: folder, file:// URL or s3://bucket/prefix; default from the series config.
-        config: path to the series config (default config/touktouk.toml).
-        platforms: clip platforms to render for; empty: the series config's list.
-        auto_clips: number of automatic clips besides the producer picks; empty: the series config's number.
-        caption_style: karaoke (word-by-word highlight) or plain captions burned into the clips.
-        translate: "en" also publishes English SRT/VTT of the episode (Whisper's translate task).
-        replace: publish this footage even though the episode was published from other footage.
-        review: store a proposal to review and approve (`touktouk approve`) instead of publishing.
-        decisions: word fixes, dropped clips and titles to apply ({"fixes": [{"wrong", "right"}], "drop": [...],
-            "titles": {...}}), on top of those the episode file and the published manifest hold.
-        from_proposal: publish the clips of the stored proposal (set by `touktouk approve`).
+        footage: The episode's video file on the worker's machine, relative to the project folder
+            (for example inbox/awa-diallo.mp4), or its address in the bucket (s3://bucket/inbox/awa-diallo.mp4).
+        episode: The episode file's name (awa-diallo for config/episodes/awa-diallo.toml) or its path; leave
+            empty to name the episode after the video file.
+        store: Where to publish: a folder, or s3://bucket/prefix; leave empty for the series' store.
+        config: The series settings file; leave empty for config/touktouk.toml.
+        platforms: The platforms to make clips for; none ticked: the series' platforms.
+        auto_clips: How many clips the machine picks besides yours (0 to 20); -1 keeps the series' number.
+        caption_style: karaoke (each word lights up as it is said) or plain captions, burned into the clips.
+        translate: en also publishes English subtitles of the whole episode; none: French only.
+        replace: Tick to publish this video even though the episode was published from another video.
+        review: Tick to check the clips before anything is public: the run waits for your approval here.
+        decisions: Word fixes, clips left out and titles to apply ({"fixes": [{"wrong": "Tuk Tuk", "right":
+            "ToukTouk"}], "drop": ["c01m42.3s"], "titles": {"c01m42.3s": "..."}}); usually left empty.
+        from_proposal: Publish the clips of the proposal waiting for review (set by touktouk approve).
     """
+    episode, store, config = or_none(episode), or_none(store), or_none(config)
+    platforms, auto_clips, translate = or_none(platforms), or_none(auto_clips), or_none(translate)
+    decisions = or_none(decisions)
     started = time.monotonic()
     inputs = load_inputs(footage, resolve_episode(episode, config), store, config)
     inputs = with_overrides(inputs, platforms, auto_clips)
@@ -257,7 +296,7 @@ def publish_episode(
         )  # fmt: skip
         if review and in_deployment():
             # The producer decides in the UI; then the proposal is published with those decisions.
-            given = review_in_ui(inputs, raw, decided)
+            given = review_in_ui(inputs, raw, transcript, decided)
             return publish_episode.fn(
                 footage, episode, store, config, platforms, auto_clips, caption_style, translate, replace,
                 review=False, decisions=given, from_proposal=True,

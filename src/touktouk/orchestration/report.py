@@ -13,13 +13,18 @@ from touktouk.publish.commit import (
     Inputs,
     StoredClip,
 )
+from touktouk.publish.pointer import review_link
 from touktouk.render.probe import MediaInfo
+from touktouk.store.keys import episode_prefix
+from touktouk.store.url import open_store
 
 
 def run_report(inputs: Inputs, info: MediaInfo, clips: Sequence[StoredClip], location: str, seconds: float) -> None:
     """Artifacts shown on the flow run page: a markdown summary and a table of clips with scores."""
     ep = inputs.episode
     link = location if "://" in location else Path(location).resolve().as_uri()
+    store = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
+    page = review_link(store, episode_prefix(inputs.series, inputs.episode))
     lines = [
         f"# {ep.episode_id}: {ep.title}",
         "",
@@ -27,7 +32,7 @@ def run_report(inputs: Inputs, info: MediaInfo, clips: Sequence[StoredClip], loc
         f"- Run time: {seconds:.0f} s",
         f"- Clips: {len(clips)} ({sum(c.plan.duration for c in clips):.1f} s in all)",
         f"- Manifest: [{location}]({link})",
-        f"- Review page: [{location.rsplit('/', 1)[0]}/review.html]({link.rsplit('/', 1)[0]}/review.html)",
+        f"- Review page: [open it]({page})" if page else "- Review page: none",
         "",
         "| clip | start | end | duration | source | score | title |",
         "|---|---|---|---|---|---|---|",

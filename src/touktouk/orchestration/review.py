@@ -5,7 +5,7 @@ reason above the form."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from prefect.flow_runs import suspend_flow_run
@@ -37,8 +37,17 @@ def in_deployment() -> bool:
     return bool(deployment.id)
 
 
-def describe(proposal: Mapping[str, Any], page_link: str, problem: str = "") -> str:
-    """The markdown above the form: what to check, the clips, the review page."""
+MAX_SUSPECTS = 40  # words listed above the form; the review page shows them all
+
+
+def describe(
+    proposal: Mapping[str, Any],
+    page_link: str,
+    problem: str = "",
+    suspects: Sequence[tuple[float, str, Sequence[str]]] = (),
+) -> str:
+    """The markdown above the form: what to check, the clips, the review page, and the words to
+    check first (`suspects`: episode time, word, reasons)."""
     rows = ["| clip | time | score | title | why |", "|---|---|---|---|---|"]
     for c in proposal.get("clips") or []:
         minutes, seconds = divmod(float(c["start"]), 60)
@@ -47,11 +56,26 @@ def describe(proposal: Mapping[str, Any], page_link: str, problem: str = "") -> 
             f"| {c['id']} | {when} | {float(c.get('score', 0)):.2f} | {c.get('title', '')} | {c.get('reason', '')} |"
         )
     head = f"**Not accepted:** {problem}\n\n" if problem else ""
+    words = ""
+    if suspects:
+        listed = [
+            f"| {_timecode(at)} | {word.replace('|', '/')} | {', '.join(reasons)} |"
+            for at, word, reasons in suspects[:MAX_SUSPECTS]
+        ]
+        more = (
+            f"\n\n…and {len(suspects) - MAX_SUSPECTS} more on the review page." if len(suspects) > MAX_SUSPECTS else ""
+        )
+        words = "\n\n#### Words to check\n\n| at | word | why |\n|---|---|---|\n" + "\n".join(listed) + more
     return (
         f"{head}### Review {proposal.get('episode', {}).get('id', '')}\n\n"
         f"Check the words and the clips on the [review page]({page_link}), then: switch off the clips to leave "
-        "out, change titles, add word fixes (misheard words → what was said), and resume.\n\n" + "\n".join(rows)
+        "out, change titles, add word fixes (misheard words → what was said), and resume.\n\n" + "\n".join(rows) + words
     )
+
+
+def _timecode(seconds: float) -> str:
+    minutes, rest = divmod(max(0.0, seconds), 60)
+    return f"{int(minutes)}:{rest:04.1f}"
 
 
 def to_decisions(answer: ReviewInput, proposal: Mapping[str, Any]) -> dict[str, Any]:
@@ -106,7 +130,11 @@ def notify(url: str, message: Mapping[str, Any], logger: Any) -> bool:
 
 
 def wait_for_review(
-    proposal: Mapping[str, Any], page_link: str, check: Callable[[dict[str, Any]], None], attempts: int = 20
+    proposal: Mapping[str, Any],
+    page_link: str,
+    check: Callable[[dict[str, Any]], None],
+    attempts: int = 20,
+    suspects: Sequence[tuple[float, str, Sequence[str]]] = (),
 ) -> dict[str, Any]:
     """Suspend until the producer resumes with decisions that `check` accepts (it raises
     ConfigError with the reason otherwise); returns them. Each refusal suspends again under a new
@@ -115,7 +143,9 @@ def wait_for_review(
     problem = ""
     initial = [ClipDecision(id=str(c["id"]), title=str(c.get("title", ""))) for c in proposal.get("clips") or []]
     for attempt in range(attempts):
-        form = ReviewInput.with_initial_data(description=describe(proposal, page_link, problem), clips=initial)
+        form = ReviewInput.with_initial_data(
+            description=describe(proposal, page_link, problem, suspects), clips=initial
+        )
         answer = suspend_flow_run(wait_for_input=form, key="review" if attempt == 0 else f"review-again-{attempt}")
         decided = to_decisions(answer, proposal)
         try:

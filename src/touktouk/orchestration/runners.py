@@ -41,6 +41,16 @@ def task_runner_from_env() -> TaskRunner[Any]:
     raise ConfigError(f"{TASK_RUNNER_ENV}={kind!r} is not a task runner; use 'threads' or 'dask', or unset it.")
 
 
+class FromEnvironment(ThreadPoolTaskRunner):
+    """The flow's task runner as declared at import: Prefect takes a copy (`duplicate`) each time
+    the flow runs, and this copy is `task_runner_from_env()`, so the environment is read then,
+    and a bad TOUKTOUK_TASK_RUNNER or TOUKTOUK_RENDER_WORKERS is a one-sentence error of that run,
+    never an import failure."""
+
+    def duplicate(self) -> Any:
+        return task_runner_from_env()
+
+
 def retry_transient(task: Any, task_run: TaskRun, state: State[Any]) -> bool:
     """Prefect retry condition: retry storage and network failures (connection dropped or refused,
     timeouts, 5xx, throttling), never user errors (bad config, bad media, missing bucket)."""

@@ -12,9 +12,9 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from touktouk.config import SeriesConfig
-from touktouk.orchestration.cache_keys import render_cache_key, youtube_master_cache_key
+from touktouk.orchestration.cache_keys import cover_cache_key, render_cache_key, youtube_master_cache_key
 from touktouk.orchestration.runners import TRANSIENT_RETRY_DELAYS, retry_transient
-from touktouk.pipeline.clips import render_and_store_clip
+from touktouk.pipeline.clips import render_and_store_clip, render_and_store_cover
 from touktouk.pipeline.decide import fix_transcript
 from touktouk.pipeline.inputs import fetch_inputs
 from touktouk.pipeline.job import RenderJob
@@ -22,12 +22,12 @@ from touktouk.pipeline.master import render_and_store_master, store_footage
 from touktouk.pipeline.metadata import describe_episode
 from touktouk.pipeline.plans import plan_clips
 from touktouk.pipeline.transcript import translate, write_transcript
+from touktouk.progress import ProgressLog
 from touktouk.publish.commit import Inputs, StoredClip, publish_outputs
 from touktouk.render.probe import MediaInfo, extract_audio, probe
 from touktouk.review.decisions import Decisions
 from touktouk.runlog import run_logger
 from touktouk.store.base import StoredObject
-from touktouk.transcribe.progress import ProgressLog
 from touktouk.transcribe.run import transcribe
 from touktouk.types import ClipPlan, Transcript
 
@@ -120,6 +120,19 @@ def render_clip_task(plan: ClipPlan, job: RenderJob) -> StoredClip:
     """Render one clip on whichever machine runs this task and store its files; returns storage
     keys only (see `pipeline.clips.render_and_store_clip`)."""
     return render_and_store_clip(plan, job, get_run_logger())
+
+
+@task(
+    name="clip cover",
+    cache_key_fn=cover_cache_key,
+    persist_result=True,
+    retries=2,
+    retry_delay_seconds=TRANSIENT_RETRY_DELAYS,
+    retry_condition_fn=retry_transient,
+)
+def render_cover_task(plan: ClipPlan, job: RenderJob) -> StoredObject | None:
+    """Make and store one clip's cover (see `pipeline.clips.render_and_store_cover`)."""
+    return render_and_store_cover(plan, job, get_run_logger())
 
 
 @task(

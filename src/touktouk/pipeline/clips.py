@@ -17,9 +17,10 @@ from touktouk.captions.layout import layout_clip
 from touktouk.captions.styles import caption_kind, style_for
 from touktouk.clips.texts import hook_from
 from touktouk.config import SeriesConfig
-from touktouk.pipeline.fingerprints import clip_inputs, hash_parts
+from touktouk.pipeline.fingerprints import clip_inputs, cover_inputs, hash_parts
 from touktouk.pipeline.job import RenderJob
 from touktouk.platforms import PLATFORMS, shared_preset
+from touktouk.progress import ProgressLog
 from touktouk.publish.commit import RenderedClip, StoredClip, StoredVideo, log_put
 from touktouk.publish.review import thumbnail_times
 from touktouk.render.clip import render_clip
@@ -28,9 +29,9 @@ from touktouk.render.graph import aspect
 from touktouk.render.probe import MediaInfo, probe
 from touktouk.render.stills import make_cover, thumbnail
 from touktouk.runlog import LoggerLike, run_logger
-from touktouk.store.base import INPUTS_META, Store, guess_content_type, sha256_and_size
+from touktouk.store.base import INPUTS_META, Store, StoredObject, guess_content_type, sha256_and_size
 from touktouk.store.footage import fetch_footage
-from touktouk.store.keys import clip_file_names, clip_folder
+from touktouk.store.keys import clip_cover_key, clip_file_names, clip_folder
 from touktouk.store.s3 import S3Store
 from touktouk.store.url import open_store
 from touktouk.types import ClipPlan, Transcript, Word
@@ -67,7 +68,8 @@ def render_clip_files(
 ) -> RenderedClip:
     """Render one clip into `workdir` (local files; see `render_clip_task`): captions laid out per
     frame shape (avoiding shot changes, episode keywords emphasised), the crop following the
-    speaker's face in 9:16 and 1:1, every format from one decode, a cover and review thumbnails."""
+    speaker's face in 9:16 and 1:1, every format from one decode, and review thumbnails. (The
+    cover, which shows the title, is made apart: `render_cover_file`.)"""
     logger = run_logger(log)
     clip_dir = workdir / "clips" / plan.id
     clip_dir.mkdir(parents=True, exist_ok=True)
@@ -96,11 +98,11 @@ def render_clip_files(
             kfiles = write_captions(kevents, kstyle, clip_dir / kind, "captions", karaoke=karaoke, keywords=keywords)
             ass_by_kind[kind] = kfiles["ass"]
         crop_x = None
-        if r.reframe and info.has_video and aspect(spec.width, spec.height) != aspect(info.width, info.height):
+        if r.reframe and info.has_video and aspect(spec.width, spec.height) != aspect(info.display_width, info.height):
             if samples is None:
                 samples = detect_faces(footage, plan.start, plan.end, cuts=cuts)
             crop = plan_crop(
-                samples, cuts, info.width, info.height, aspect(spec.width, spec.height),
+                samples, cuts, info.display_width, info.height, aspect(spec.width, spec.height),
                 clip_start=plan.start, clip_end=plan.end,
             )  # fmt: skip
             crop_x = crop.x_expr()
@@ -108,21 +110,16 @@ def render_clip_files(
         encode = encode_settings(preset, x264_preset=r.preset, crf=r.crf)
         specs.append(replace(spec, subtitles=ass_by_kind[kind], crop_x=crop_x, encode=encode))
     t0 = time.monotonic()
-    render_clip(info, plan.start, plan.end, specs, fonts_dir=series.brand.fonts_dir, branding=branding)
+    progress = ProgressLog(logger, step=25.0, label=f"Rendering clip {plan.id}", of="of video")
+    render_clip(
+        info, plan.start, plan.end, specs, fonts_dir=series.brand.fonts_dir, branding=branding, on_progress=progress
+    )
     if samples is not None:
         logger.info(
             "Clip %s: crop follows the speaker (%d of %d sampled frames with a face, %d shot change(s))",
             plan.id, sum(1 for s in samples if s.speaker is not None), len(samples), len(cuts),
         )  # fmt: skip
     extras: dict[str, Path] = {}
-    if r.covers:
-        cover = clip_dir / "cover.jpg"
-        b = series.brand
-        make_cover(
-            info, cover, title=plan.title or hook_from(plan.text), around=_cover_time(plan, words),
-            font=b.font, fonts_dir=b.fonts_dir, text_colour=b.primary_colour, accent_colour=b.highlight_colour,
-        )  # fmt: skip
-        extras["cover"] = cover
     main = specs[0].path
     for i, at in enumerate(thumbnail_times(0.0, plan.duration, r.thumbnails), start=1):
         thumb = clip_dir / "thumbs" / f"{i:02d}.jpg"
@@ -136,6 +133,20 @@ def render_clip_files(
         time.monotonic() - t0,
     )
     return RenderedClip(plan, [(pids, spec) for (pids, _), spec in zip(videos, specs, strict=True)], files, extras)
+
+
+def render_cover_file(
+    plan: ClipPlan, info: MediaInfo, transcript: Transcript, series: SeriesConfig, path: Path
+) -> Path:
+    """The clip's cover: a frame of its hook (first sentence) with its title (or the hook) over it.
+    Apart from the clip's render: a new title redoes this image and the metadata, no video."""
+    b = series.brand
+    make_cover(
+        info, path, title=plan.title or hook_from(plan.text),
+        around=_cover_time(plan, transcript.words_between(plan.start, plan.end)),
+        font=b.font, fonts_dir=b.fonts_dir, text_colour=b.primary_colour, accent_colour=b.highlight_colour,
+    )  # fmt: skip
+    return path
 
 
 def _cover_time(plan: ClipPlan, words: Sequence[Word]) -> float:
@@ -193,6 +204,27 @@ def store_rendered_clip(
     captions_stored = {fmt: put(fmt, tags) for fmt in clip.caption_files}
     extras = {name: put(name, tags) for name in clip.extras}
     return StoredClip(clip.plan, videos, captions_stored, extras=extras)
+
+
+def render_and_store_cover(plan: ClipPlan, job: RenderJob, logger: LoggerLike) -> StoredObject | None:
+    """Make one clip's cover and store it under its content-named key (`store.keys.clip_cover_key`);
+    None when the series makes no covers. `render_cover_task` runs it."""
+    if not job.series.render.covers:
+        return None
+    store = open_store(job.store_url, endpoint_url=job.endpoint_url)
+    footage = local_master(store, job, logger)
+    workdir = Path(tempfile.mkdtemp(prefix=f"touktouk-{plan.id}-cover-"))
+    try:
+        t0 = time.monotonic()
+        path = render_cover_file(
+            plan, replace(job.info, path=str(footage)), job.transcript, job.series, workdir / "cover.jpg"
+        )
+        logger.info("Rendered cover of clip %s in %.1f s", plan.id, time.monotonic() - t0)
+        key = clip_cover_key(job.prefix, plan.id, sha256_and_size(path)[0])
+        meta = {"episode": job.episode_id, "clip": plan.id, INPUTS_META: hash_parts(cover_inputs(plan, job))}
+        return log_put(logger, store.put_file(key, path, guess_content_type(key), meta, immutable=True))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def render_and_store_clip(plan: ClipPlan, job: RenderJob, logger: LoggerLike) -> StoredClip:

@@ -61,9 +61,8 @@ def render_settings(series: SeriesConfig, base: Path | None) -> dict[str, Any]:
     }
 
 
-def clip_inputs(plan: ClipPlan, job: RenderJob) -> dict[str, Any]:
-    """Everything one clip's files depend on. Not its id, score or reason: a clip that another
-    pick pushes around keeps its files (its id is in their keys, see `store.keys`)."""
+def _window(plan: ClipPlan, job: RenderJob) -> dict[str, Any]:
+    """The footage, the clip's window and its words, and the render code's version."""
     words = job.transcript.words_between(plan.start, plan.end)
     return {
         "code": source_version(RENDER_MODULES),
@@ -71,12 +70,31 @@ def clip_inputs(plan: ClipPlan, job: RenderJob) -> dict[str, Any]:
         "info": asdict(replace(job.info, path="")),
         "start": round(plan.start, 3),
         "end": round(plan.end, 3),
-        "title": plan.title,
-        "text": plan.text,
         "words": [asdict(w) for w in words],
+    }
+
+
+def clip_inputs(plan: ClipPlan, job: RenderJob) -> dict[str, Any]:
+    """Everything one clip's video, caption and thumbnail files depend on. Not its id, score or
+    reason: a clip that another pick pushes around keeps its files (its id is in their keys, see
+    `store.keys`). Not its title: only the cover shows it (`cover_inputs`)."""
+    return {
+        **_window(plan, job),
         "karaoke": job.karaoke,
         "keywords": list(job.keywords),
         **render_settings(job.series, job.config_dir),
+    }
+
+
+def cover_inputs(plan: ClipPlan, job: RenderJob) -> dict[str, Any]:
+    """What a clip's cover depends on: the footage, the window and its words (the frame is taken
+    from the hook), the title or the text it falls back to, the brand and its files."""
+    return {
+        **_window(plan, job),
+        "title": plan.title,
+        "text": plan.text,
+        "brand": job.series.brand.model_dump(mode="json"),
+        "brand_files": brand_files(job.series.brand, job.config_dir),
     }
 
 

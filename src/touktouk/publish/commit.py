@@ -15,11 +15,12 @@ from typing import Any, Self
 
 from touktouk.config import EpisodeConfig, SeriesConfig
 from touktouk.publish.manifest import as_proposal, build_manifest, to_json
-from touktouk.publish.pointer import commit_manifest, read_current
-from touktouk.publish.review import build_review_html
+from touktouk.publish.pointer import commit_manifest, read_current, review_link
+from touktouk.publish.review import build_review_html, french_reason
 from touktouk.render.encode import OutputSpec
 from touktouk.render.master import MASTER_HEIGHT, MASTER_WIDTH
 from touktouk.render.probe import MediaInfo
+from touktouk.review.suspects import flag_words
 from touktouk.store.base import Store, StoredObject, StoreError, guess_content_type, sha256_and_size
 from touktouk.store.keys import (
     clip_metadata_key,
@@ -28,6 +29,7 @@ from touktouk.store.keys import (
     proposal_key,
     review_depth_key,
     review_key,
+    review_pointer_key,
     transcript_keys,
 )
 from touktouk.store.url import open_store
@@ -112,6 +114,51 @@ def _outputs_entries(videos: Sequence[tuple[Sequence[str], str, int, int, float]
     ]
 
 
+def episode_vocabulary(inputs: Inputs) -> list[str]:
+    """The names the episode is expected to say: its guest, organisation, cause and hashtags, and
+    the right-hand side of the series glossary and of the episode's fixes."""
+    ep = inputs.episode
+    named = [ep.guest, ep.organisation, ep.cause, *ep.hashtags]
+    named += [f.right for f in (*inputs.series.glossary, *ep.fixes)]
+    return [n for n in named if n]
+
+
+def review_words(
+    transcript: Transcript, plans: Sequence[ClipPlan], vocabulary: Sequence[str] = ()
+) -> dict[str, list[dict[str, Any]]]:
+    """Each clip's words as the review page shows them: times in the episode, probability and the
+    reasons to check it (`review.suspects.flag_words`, over the whole transcript, so that
+    sentence starts and neighbours count)."""
+    words = list(transcript.words)
+    flags = {id(w): f for w, f in zip(words, flag_words(words, vocabulary=vocabulary), strict=True)}
+    return {
+        plan.id: [
+            {
+                "start": round(w.start, 3),
+                "end": round(w.end, 3),
+                "text": w.text,
+                "probability": round(w.probability, 3),
+                "flags": [french_reason(r) for r in flags.get(id(w), ())],
+            }
+            for w in transcript.words_between(plan.start, plan.end)
+        ]
+        for plan in plans
+    }
+
+
+def suspect_words(
+    transcript: Transcript, plans: Sequence[ClipPlan], vocabulary: Sequence[str] = ()
+) -> list[tuple[float, str, list[str]]]:
+    """The words of `plans` to check first, in time order: (episode time, word, reasons)."""
+    found = {
+        (w["start"], w["text"]): w["flags"]
+        for words in review_words(transcript, plans, vocabulary).values()
+        for w in words
+        if w["flags"]
+    }
+    return [(at, text, flags) for (at, text), flags in sorted(found.items())]
+
+
 def publish_outputs(
     inputs: Inputs,
     info: MediaInfo,
@@ -133,7 +180,8 @@ def publish_outputs(
     live manifest lists is ever rewritten; an unchanged re-run writes nothing at all.
 
     With `proposal_inputs` (`touktouk publish --review`) the document goes to proposal.json
-    instead, with those inputs for `touktouk approve`, and the published state is left as it is.
+    instead, with those inputs for `touktouk approve`, and the published state is left as it is
+    (on S3 the review page's signed copy, proposal.html, goes beside it: `pointer.review_link`).
     Returns the location of the manifest (or of the proposal).
     """
     store: Store = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
@@ -249,6 +297,7 @@ def publish_outputs(
         {k: v for k, v in document(objects).items() if k not in ("generated_at", "schema")},
         thumbnails=thumbnails,
         page_key=review_depth_key(prefix),
+        words=review_words(transcript, [c.plan for c in clips], episode_vocabulary(inputs)),
     )
     rkey = review_key(prefix, hashlib.sha256(page).hexdigest())
     put_bytes(rkey, page, "text/html; charset=utf-8")
@@ -259,9 +308,13 @@ def publish_outputs(
             "application/json",
             tags,
         )
+        # On S3 this stores the page's signed copy (proposal.html) beside the proposal.
+        link = review_link(
+            store, prefix, proposal=True, page_key=rkey, expires_in=links_expire_in, tags=tags, logger=logger
+        )
         logger.info(
             "Proposed %s for review: %d objects, %d sent (%d bytes); nothing published changed. Review page: %s",
-            inputs.episode.episode_id, len(objects), sent[0], sent[1], store.location(rkey),
+            inputs.episode.episode_id, len(objects), sent[0], sent[1], link,
         )  # fmt: skip
         return store.location(pobj.key)
     # The commit point, written last.
@@ -271,6 +324,7 @@ def publish_outputs(
     )
     if store.exists(proposal_key(prefix)):
         store.delete(proposal_key(prefix))  # approved (or overtaken by a publish): no longer pending
+        store.delete(review_pointer_key(prefix, proposal=True))  # its signed review page, if any
     location = store.location(mobj.key)
     logger.info(
         "Published %s: %d objects, %d sent (%d bytes), manifest %s at %s",

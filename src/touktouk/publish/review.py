@@ -1,27 +1,58 @@
+"""The review page: one static HTML file per manifest (or proposal), rendered from
+`templates/review.html.j2` (jinja2, autoescaped), for the producers (in French).
+
+Per clip: its 9:16 video (cover as poster), its words (the suspect ones highlighted, each one
+seeks the video), the score breakdown and reason, the platform texts and the files; then a
+decisions form whose buttons give the JSON of the Prefect form (`orchestration.review.ReviewInput`)
+and the TOML of the episode file. Inline CSS and JS only: no fetch, no external resource.
+
+Every link is relative to the page's key, so the page works from a folder store and through any
+host that serves the store's keys. A presigned S3 link would leave those relative links pointing
+at private objects: `signed_copy` makes the copy whose every link is presigned
+(`publish.pointer.review_link` stores it). Pure: no store, no clock.
+"""
+
 from __future__ import annotations
 
+import functools
 import html
 import posixpath
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
+
+import jinja2
 
 from touktouk.clips.scoring import LABELS, WEIGHTS
 from touktouk.platforms import PLATFORMS
 from touktouk.store.keys import manifest_key, review_depth_key
 
-_CSS = """
-body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:1rem 1.5rem;color:#1b1b2f}
-h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.15rem;margin:0 0 .4rem}h3{font-size:1rem;margin:.8rem 0 .3rem}
-.meta{color:#555}.clip{border:1px solid #ccd;border-radius:8px;padding:1rem;margin:1.2rem 0}
-.strip{display:flex;gap:6px;overflow-x:auto;margin:.5rem 0}.strip img{height:140px;border-radius:4px;background:#eee}
-blockquote{margin:.5rem 0;padding:.5rem .8rem;border-left:4px solid #ffd400;background:#fafaf2}
-table{border-collapse:collapse}td,th{padding:2px 8px;text-align:left;border-bottom:1px solid #eee}
-td.num{text-align:right;font-variant-numeric:tabular-nums}.bar{display:inline-block;height:.7em;background:#4a7}
-.neg{background:#c44}.reason{font-style:italic}.platform{margin:.4rem 0 .8rem}
-pre{white-space:pre-wrap;font:inherit;background:#f6f6f8;padding:.4rem .6rem;border-radius:4px;margin:.2rem 0}
-ul{margin:.2rem 0;padding-left:1.2rem}
-"""
+TEMPLATE = "review.html.j2"
+SIGNED_META = "touktouk-signed"  # <meta> of a signed copy: the page it copies and when its links expire
+# Attributes that hold store links in the template (href, src, poster); a relative value never
+# holds ':' (`relative_href` percent-encodes it), an in-page anchor starts with '#'.
+_LINK_ATTR = re.compile(r'(\s(?:href|src|poster)=")([^"#:][^":]*)(")')
+_SIGNED = re.compile(rf'<meta name="{SIGNED_META}" data-source="([^"]*)" data-expires="([^"]*)">')
+
+
+# The page is French: the reasons `review.suspects.flag_words` gives, as a producer reads them.
+_REASONS_FR = {
+    "low probability": "probabilité Whisper faible",
+    "name not in the episode's vocabulary": "nom absent du vocabulaire de l'épisode",
+    "too short": "trop bref",
+    "too long": "trop long",
+    "not a French word": "mot inconnu en français",
+}
+
+
+def french_reason(reason: str) -> str:
+    """A suspect-word reason in French ("low probability 0.42" → "probabilité Whisper faible
+    0.42"); a reason without a translation is shown as it is."""
+    for english, french in _REASONS_FR.items():
+        if reason.startswith(english):
+            return french + reason[len(english) :]
+    return reason
 
 
 def thumbnail_times(start: float, end: float, n: int) -> list[float]:
@@ -38,8 +69,16 @@ def relative_href(page_key: str, target_key: str) -> str:
     return quote(rel, safe="/-._~")
 
 
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+@functools.cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("touktouk.publish", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 def _time(seconds: Any) -> str:
@@ -48,146 +87,211 @@ def _time(seconds: Any) -> str:
     return f"{int(m)}:{sec:04.1f}"
 
 
-def _link(page: str, key: str, label: str) -> str:
-    return f'<a href="{_e(relative_href(page, key))}">{_e(label)}</a>'
-
-
 def _prefix(manifest: Mapping[str, Any]) -> str:
     ep = manifest["episode"]
     return f"{ep['series_slug']}/s{int(ep['season']):02d}/e{int(ep['number']):02d}-{ep['slug']}"
 
 
-def _scores(parts: Mapping[str, Any]) -> str:
-    if not parts:
-        return "<p class=meta>No score breakdown.</p>"
+def _platform_label(pid: str) -> str:
+    return PLATFORMS[pid].label if pid in PLATFORMS else pid
+
+
+def _scores(parts: Mapping[str, Any]) -> dict[str, Any]:
     rows = []
     for name, value in parts.items():
         v = float(value) + 0.0  # no « -0.000 »
         weight = WEIGHTS.get(name)
-        share = f"{v / weight:.0%}" if weight else ""
-        width = min(100.0, abs(v) * 400)  # 0.25 fills the bar
-        bar = f'<span class="bar{" neg" if v < 0 else ""}" style="width:{width:.0f}px"></span>'
-        label = LABELS.get(name, name)
         rows.append(
-            f"<tr><td>{_e(label)}</td><td class=num>{v:+.3f}</td>"
-            f"<td class=num>{_e(f'/ {weight:.2f}') if weight else ''}</td><td class=num>{share}</td><td>{bar}</td></tr>"
+            {
+                "label": LABELS.get(name, name),
+                "points": f"{v:+.3f}",
+                "max": f"/ {weight:.2f}" if weight else "",
+                "share": f"{v / weight:.0%}" if weight else "",
+                "width": f"{min(100.0, abs(v) * 400):.0f}",  # 0.25 fills the bar
+                "negative": v < 0,
+            }
         )
-    total = sum(float(v) for v in parts.values())
-    return (
-        "<table><tr><th>component</th><th>points</th><th>max</th><th>share</th><th></th></tr>"
-        + "".join(rows)
-        + f"<tr><th>score</th><th class=num>{total:.3f}</th><th></th><th></th><th></th></tr></table>"
-    )
+    return {"rows": rows, "total": f"{sum(float(v) for v in parts.values()):.3f}"}
 
 
-def _platform_metadata(metadata: Mapping[str, Any]) -> str:
+def _platform_texts(metadata: Mapping[str, Any]) -> list[dict[str, Any]]:
     out = []
     for pid, meta in metadata.items():
         if not isinstance(meta, Mapping):
             continue
-        label = PLATFORMS[pid].label if pid in PLATFORMS else pid
-        parts = [f"<h3>{_e(label)}</h3>"]
-        if meta.get("title"):
-            parts.append(f"<div><b>Titre&nbsp;:</b> {_e(meta['title'])}</div>")
-        if meta.get("text"):
-            parts.append(f"<pre>{_e(meta['text'])}</pre>")
-        if meta.get("hashtags"):
-            parts.append(f"<div><b>Hashtags&nbsp;:</b> {_e(' '.join(str(h) for h in meta['hashtags']))}</div>")
-        if meta.get("tags"):
-            parts.append(f"<div><b>Tags&nbsp;:</b> {_e(', '.join(str(t) for t in meta['tags']))}</div>")
-        out.append('<div class="platform">' + "".join(parts) + "</div>")
-    return "".join(out)
-
-
-def _clip(page: str, clip: Mapping[str, Any], thumbs: Sequence[str], linked: set[str]) -> str:
-    cid = str(clip.get("id", ""))
-    head = (
-        f'<h2 id="{_e(cid)}">{_e(cid)} · {_time(clip.get("start"))}–{_time(clip.get("end"))} '
-        f"({float(clip.get('duration') or 0):.1f} s) · {_e(clip.get('source', ''))} · "
-        f"score {float(clip.get('score') or 0):.2f}</h2>"
-    )
-    parts = [head]
-    if clip.get("title"):
-        parts.append(f"<div><b>Titre&nbsp;:</b> {_e(clip['title'])}</div>")
-    parts.append(f'<p class="reason">{_e(clip.get("reason", ""))}</p>')
-    if thumbs:
-        imgs = "".join(
-            f'<a href="{_e(relative_href(page, k))}"><img src="{_e(relative_href(page, k))}" '
-            f'alt="{_e(cid)} image {n}" loading="lazy"></a>'
-            for n, k in enumerate(thumbs, 1)
+        out.append(
+            {
+                "label": _platform_label(pid),
+                "title": str(meta.get("title") or ""),
+                "text": str(meta.get("text") or ""),
+                "hashtags": " ".join(str(h) for h in meta.get("hashtags") or []),
+                "tags": ", ".join(str(t) for t in meta.get("tags") or []),
+            }
         )
-        parts.append(f'<div class="strip">{imgs}</div>')
-        linked.update(thumbs)
-    parts.append(f"<h3>Caption text</h3><blockquote>{_e(clip.get('text', ''))}</blockquote>")
-    parts.append("<h3>Score breakdown</h3>" + _scores(clip.get("score_parts") or {}))
-    files = []
-    for out in clip.get("outputs") or []:
-        key = str(out["key"])
-        pid = str(out.get("platform", ""))
-        label = PLATFORMS[pid].label if pid in PLATFORMS else pid
-        size = f"{out.get('width')}x{out.get('height')}"
-        files.append(f"<li>{_link(page, key, f'{label}: {size} video')}</li>")
+    return out
+
+
+def main_video(outputs: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The output the page plays: the largest portrait (9:16) one, else the first."""
+    portrait = [o for o in outputs if int(o.get("height") or 0) > int(o.get("width") or 0)]
+    if portrait:
+        return max(portrait, key=lambda o: int(o["width"]) * int(o["height"]))
+    return outputs[0] if outputs else None
+
+
+def _words(clip: Mapping[str, Any], words: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The clip's words for the page: start and end relative to the clip (where its video seeks),
+    and the reasons a word is suspect (an empty tuple: not suspect)."""
+    start = float(clip.get("start") or 0)
+    out = []
+    for w in words:
+        flags = tuple(str(f) for f in w.get("flags") or ())
+        out.append(
+            {
+                "text": str(w.get("text", "")).strip(),
+                "t": f"{max(0.0, float(w.get('start') or 0) - start):.2f}",
+                "e": f"{max(0.0, float(w.get('end') or 0) - start):.2f}",
+                "flags": "À vérifier : " + " ; ".join(flags) if flags else "",
+            }
+        )
+    return [w for w in out if w["text"]]
+
+
+def _clip(
+    page: str,
+    clip: Mapping[str, Any],
+    thumbs: Sequence[str],
+    words: Sequence[Mapping[str, Any]],
+    linked: set[str],
+) -> dict[str, Any]:
+    def href(key: str) -> str:
         linked.add(key)
-    for fmt, key in (clip.get("captions") or {}).items():
-        files.append(f"<li>{_link(page, str(key), f'Captions ({fmt})')}</li>")
-        linked.add(str(key))
+        return relative_href(page, key)
+
+    outputs = list(clip.get("outputs") or [])
+    video = main_video(outputs)
+    cover = str(clip.get("cover") or "")
+    platforms_by_key: dict[str, list[str]] = {}
+    sizes: dict[str, str] = {}
+    for out in outputs:
+        key = str(out["key"])
+        platforms_by_key.setdefault(key, []).append(_platform_label(str(out.get("platform", ""))))
+        sizes[key] = f"{out.get('width')}x{out.get('height')}"
+    files = [
+        {"href": href(key), "label": f"{', '.join(labels)} : vidéo {sizes[key]}"}
+        for key, labels in platforms_by_key.items()
+    ]
+    files += [
+        {"href": href(str(key)), "label": f"Sous-titres ({fmt})"} for fmt, key in (clip.get("captions") or {}).items()
+    ]
+    if cover:
+        files.append({"href": href(cover), "label": "Couverture (JPEG)"})
     if clip.get("metadata_key"):
-        files.append(f"<li>{_link(page, str(clip['metadata_key']), 'Platform metadata (JSON)')}</li>")
-        linked.add(str(clip["metadata_key"]))
-    parts.append("<h3>Files</h3><ul>" + "".join(dict.fromkeys(files)) + "</ul>")
-    meta = clip.get("metadata") or {}
-    if meta:
-        parts.append("<h3>Platform texts</h3>" + _platform_metadata(meta))
-    return '<section class="clip">' + "".join(parts) + "</section>"
+        files.append({"href": href(str(clip["metadata_key"])), "label": "Textes des plateformes (JSON)"})
+    shown = _words(clip, words)
+    return {
+        "id": str(clip.get("id", "")),
+        "start": _time(clip.get("start")),
+        "end": _time(clip.get("end")),
+        "duration": f"{float(clip.get('duration') or 0):.1f}",
+        "source": "choix de la production" if clip.get("source") == "pick" else "sélection automatique",
+        "score": f"{float(clip.get('score') or 0):.2f}",
+        "title": str(clip.get("title") or ""),
+        "reason": str(clip.get("reason") or ""),
+        "text": str(clip.get("text") or ""),
+        "video": href(str(video["key"])) if video else "",
+        "video_size": f"{video.get('width')}x{video.get('height')}" if video else "",
+        "poster": href(cover) if cover else "",
+        "thumbs": [href(k) for k in thumbs],
+        "words": shown,
+        "suspects": sum(1 for w in shown if w["flags"]),
+        "scores": _scores(clip.get("score_parts") or {}),
+        "platforms": _platform_texts(clip.get("metadata") or {}),
+        "files": files,
+    }
 
 
 def build_review_html(
-    manifest: Mapping[str, Any], *, thumbnails: Mapping[str, list[str]], page_key: str | None = None
+    manifest: Mapping[str, Any],
+    *,
+    thumbnails: Mapping[str, list[str]],
+    page_key: str | None = None,
+    words: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> bytes:
     """The review page for a manifest (as `publish.manifest.build_manifest` makes it), UTF-8 HTML.
 
     `thumbnails` maps a clip id to its thumbnail keys; `page_key` is where the page will be stored
     (default: the review folder's depth, `store.keys.review_depth_key`). Links are relative to it.
+    `words` maps a clip id to its words, each {"start", "end" (seconds in the episode), "text",
+    "probability", "flags" (why the word is suspect; empty: it is not)}; a clip without words shows
+    its text. The same arguments give the same bytes (no date, no random id).
     """
     ep = manifest.get("episode", {})
     prefix = _prefix(manifest)
     page = page_key or review_depth_key(prefix)
     linked: set[str] = set()
-    title = f"{ep.get('series', '')} · {ep.get('id', '')} · {ep.get('title', '')}"
-    body = [f"<h1>{_e(ep.get('title', ''))}</h1>"]
-    who = " · ".join(_e(ep[k]) for k in ("guest", "organisation", "cause") if ep.get(k))
-    body.append(f'<p class="meta">{_e(ep.get("series", ""))} · {_e(ep.get("id", ""))}{" · " + who if who else ""}</p>')
-    when = f" {_e(manifest['generated_at'])}" if manifest.get("generated_at") else ""
-    body.append(f'<p class="meta">Generated{when} by {_e(manifest.get("generator", ""))}</p>')
-    episode_files = [f"<li>{_link(page, manifest_key(prefix), 'Manifest (manifest.json)')}</li>"]
+
+    def href(key: str) -> str:
+        linked.add(key)
+        return relative_href(page, key)
+
+    episode_files = [{"href": href(manifest_key(prefix)), "label": "Manifeste (manifest.json)"}]
     source = manifest.get("source") or {}
     if source.get("key"):
-        episode_files.append(f"<li>{_link(page, str(source['key']), 'Master footage')}</li>")
-        linked.add(str(source["key"]))
+        episode_files.append({"href": href(str(source["key"])), "label": "Rushes (master)"})
+    youtube_master = manifest.get("youtube_master") or {}
+    if isinstance(youtube_master, Mapping) and youtube_master.get("key"):
+        episode_files.append({"href": href(str(youtube_master["key"])), "label": "Master YouTube (16:9)"})
     for fmt, key in (manifest.get("transcript") or {}).items():
         if isinstance(key, str) and "/" in key:
-            episode_files.append(f"<li>{_link(page, key, f'Transcript ({fmt})')}</li>")
-            linked.add(key)
-    body.append("<h2>Episode</h2><ul>" + "".join(episode_files) + "</ul>")
+            episode_files.append({"href": href(key), "label": f"Transcription ({fmt})"})
     youtube = (manifest.get("metadata") or {}).get("youtube")
-    if isinstance(youtube, Mapping):
-        body.append(_platform_metadata({"youtube": youtube}))
-    clips = manifest.get("clips") or []
-    if clips:
-        body.append(
-            "<p>" + " · ".join(f'<a href="#{_e(c.get("id", ""))}">{_e(c.get("id", ""))}</a>' for c in clips) + "</p>"
-        )
-    for clip in clips:
-        body.append(_clip(page, clip, thumbnails.get(str(clip.get("id", "")), []), linked))
+    clips = [
+        _clip(page, c, thumbnails.get(str(c.get("id", "")), []), (words or {}).get(str(c.get("id", "")), []), linked)
+        for c in manifest.get("clips") or []
+    ]
     others = sorted(
         str(o["key"]) for o in manifest.get("objects") or [] if str(o["key"]) not in linked and str(o["key"]) != page
     )
-    if others:
-        body.append("<h2>Other files</h2><ul>" + "".join(f"<li>{_link(page, k, k)}</li>" for k in others) + "</ul>")
-    doc = (
-        '<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="referrer" content="no-referrer">'
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>" + "\n".join(body) + "</body></html>\n"
+    context = {
+        "title": f"{ep.get('series', '')} · {ep.get('id', '')} · {ep.get('title', '')}",
+        "episode": {
+            "id": str(ep.get("id", "")),
+            "series": str(ep.get("series", "")),
+            "title": str(ep.get("title", "")),
+            "who": " · ".join(str(ep[k]) for k in ("guest", "organisation", "cause") if ep.get(k)),
+        },
+        "generated_at": str(manifest.get("generated_at") or ""),
+        "generator": str(manifest.get("generator") or ""),
+        "episode_files": episode_files,
+        "youtube": _platform_texts({"youtube": youtube}) if isinstance(youtube, Mapping) else [],
+        "clips": clips,
+        "others": [{"href": relative_href(page, k), "label": k} for k in others],
+    }
+    return _environment().get_template(TEMPLATE).render(context).encode("utf-8")
+
+
+def signed_copy(page: bytes, page_key: str, sign: Callable[[str], str], *, expires_at: str) -> bytes:
+    """`page` (stored at `page_key`) with every relative link replaced by `sign(key)` (a presigned
+    URL of the key it points at), marked with the page it copies and when its links expire (see
+    `signed_source`). Links that leave the store's root, and in-page anchors, are left as they are."""
+    folder = posixpath.dirname(page_key)
+
+    def absolute(match: re.Match[str]) -> str:
+        key = posixpath.normpath(posixpath.join(folder, unquote(html.unescape(match.group(2)))))
+        if key.startswith("../") or key in ("..", "."):
+            return match.group(0)
+        return match.group(1) + html.escape(sign(key), quote=True) + match.group(3)
+
+    text = _LINK_ATTR.sub(absolute, page.decode("utf-8"))
+    marker = (
+        f'<meta name="{SIGNED_META}" data-source="{html.escape(page_key, quote=True)}" '
+        f'data-expires="{html.escape(expires_at, quote=True)}">'
     )
-    return doc.encode("utf-8")
+    return text.replace("<head>", "<head>\n" + marker, 1).encode("utf-8")
+
+
+def signed_source(copy: bytes) -> tuple[str, str] | None:
+    """(the page key it copies, when its links expire) of a `signed_copy`, None for anything else."""
+    found = _SIGNED.search(copy[:4096].decode("utf-8", errors="replace"))
+    return (html.unescape(found.group(1)), html.unescape(found.group(2))) if found else None

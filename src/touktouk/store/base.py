@@ -37,7 +37,7 @@ MAX_LINK_EXPIRY_S = 7 * 24 * 3600
 # year; the manifest and links must always be revalidated.
 MEDIA_CACHE_CONTROL = "public, max-age=31536000, immutable"
 INDEX_CACHE_CONTROL = "no-cache"
-_INDEX_NAMES = ("manifest.json", "links.json", "proposal.json")
+_INDEX_NAMES = ("manifest.json", "links.json", "proposal.json", "review.html", "proposal.html")
 
 _CONTENT_TYPES = {
     ".mp4": "video/mp4",

@@ -10,16 +10,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from touktouk.store.base import Store, StoreError
-from touktouk.store.keys import EPISODE_PREFIX
+from touktouk.store.keys import EPISODE_PREFIX, review_pointer_key
 
 DEFAULT_HISTORY_RETENTION = timedelta(days=30)
 _HISTORY_ENTRY = re.compile(r"^(?:[^/]+/)*?[a-z0-9-]+/s\d{2,}/e\d{2,}-[a-z0-9-]+/history/[^/]+\.json$")
 
 
 def referenced_keys(manifest_key_: str, manifest: Mapping[str, Any]) -> set[str]:
-    """Every key a manifest vouches for: its objects, itself and the links.json beside it."""
+    """Every key a manifest vouches for: its objects, itself and the pointers derived from it
+    beside it (links.json and the signed review.html of a manifest, proposal.html of a proposal)."""
     folder = manifest_key_.rsplit("/", 1)[0]
-    keys = {manifest_key_, f"{folder}/links.json"}
+    proposal = manifest_key_.endswith("proposal.json")
+    keys = {manifest_key_, f"{folder}/links.json", review_pointer_key(folder, proposal=proposal)}
     for obj in manifest.get("objects", []):
         keys.add(str(obj["key"]))
     return keys

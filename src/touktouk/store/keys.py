@@ -1,15 +1,17 @@
 """Storage keys of an episode's objects (pure).
 
-Every object but the two pointer files lives in a folder named by its content: 16 hex
+Every object but the pointer files lives in a folder named by its content: 16 hex
 characters of `content_version`, the SHA-256 over the (name, SHA-256) pairs of the files in that
 folder. A key that exists therefore always holds the same bytes, and a re-publish that changes
 anything writes new keys beside the old ones, which the live manifest still lists until the
-new manifest replaces it. `manifest.json` (the commit point) and `links.json` are the only
-keys ever rewritten; each replaced manifest is kept under `history/`.
+new manifest replaces it. The pointers (`POINTER_NAMES`: `manifest.json`, the commit point, and
+the files derived from it) are the only keys ever rewritten; each replaced manifest is kept
+under `history/`.
 
     <series>/sNN/eNN-<slug>/manifest.json                     pointer, replaced last
     <series>/sNN/eNN-<slug>/links.json                        pointer, rewritten after it
     <series>/sNN/eNN-<slug>/proposal.json                     pointer: what awaits approval
+    <series>/sNN/eNN-<slug>/review.html, proposal.html        pointers (S3): the review page, links presigned
     <series>/sNN/eNN-<slug>/history/<time>-<sha16>.json       every replaced manifest
     <series>/sNN/eNN-<slug>/master/<v>/footage.mp4            the footage as given
     <series>/sNN/eNN-<slug>/master/<v>/youtube-1920x1080.mp4
@@ -32,7 +34,9 @@ from touktouk.config import EpisodeConfig, SeriesConfig
 EPISODE_PREFIX = re.compile(r"^((?:[^/]+/)*?[a-z0-9-]+/s\d{2,}/e\d{2,}-[a-z0-9-]+)/")
 _SAFE_EXT = re.compile(r"^\.[a-z0-9]{1,5}$")
 VERSION_CHARS = 16
-POINTER_NAMES = ("manifest.json", "links.json", "proposal.json")
+# The keys a publish rewrites: the manifest, its presigned links, the proposal, and the signed
+# copies of the review page (`review_pointer_key`). gc keeps those beside a live manifest.
+POINTER_NAMES = ("manifest.json", "links.json", "proposal.json", "review.html", "proposal.html")
 
 
 def episode_prefix(series: SeriesConfig, episode: EpisodeConfig) -> str:
@@ -104,6 +108,11 @@ def clip_folder(prefix: str, clip_id: str, files: Mapping[str, str]) -> str:
     return f"{prefix}/clips/{clip_id}/{content_version(files)}"
 
 
+def clip_cover_key(prefix: str, clip_id: str, sha256: str) -> str:
+    """A clip's cover in a version folder of its own: a new title changes it and nothing else."""
+    return f"{prefix}/clips/{clip_id}/{content_version({'cover.jpg': sha256})}/cover.jpg"
+
+
 def clip_metadata_key(prefix: str, clip_id: str, sha256: str) -> str:
     return f"{prefix}/clips/{clip_id}/{content_version({'metadata.json': sha256})}/metadata.json"
 
@@ -131,6 +140,13 @@ def links_key(prefix: str) -> str:
     return f"{prefix}/links.json"
 
 
+def review_pointer_key(prefix: str, *, proposal: bool = False) -> str:
+    """The signed copy of the review page on S3 (`publish.pointer.review_link`): the content-named
+    page with every link presigned, for the published episode (review.html) or the proposal
+    (proposal.html). A pointer: rewritten when its links are re-signed."""
+    return f"{prefix}/{'proposal' if proposal else 'review'}.html"
+
+
 def history_folder(prefix: str) -> str:
     return f"{prefix}/history"
 
@@ -145,5 +161,5 @@ def history_key(prefix: str, generated_at: str, sha256: str) -> str:
 
 
 def is_pointer(key: str) -> bool:
-    """manifest.json and links.json of an episode: the only keys a publish rewrites."""
+    """An episode's manifest.json, links.json, proposal.json or signed review page: the only keys a publish rewrites."""
     return key.rsplit("/", 1)[-1] in POINTER_NAMES
