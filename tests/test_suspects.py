@@ -10,13 +10,18 @@ from types import ModuleType
 import pytest
 
 from touktouk.review.suspects import (
+    AMONG_SUSPECTS,
     DEFAULT_THRESHOLD,
     NAME_NOT_IN_VOCABULARY,
+    NOT_FRENCH,
+    NOT_FRENCH_BELOW,
     TOO_LONG,
     TOO_LONG_S,
     TOO_SHORT,
     TOO_SHORT_S,
     flag_words,
+    french_lexicon,
+    is_french_word,
     is_name_like,
     vocabulary_terms,
     word_keys,
@@ -74,16 +79,24 @@ def test_name_absent_from_vocabulary_is_flagged_and_present_is_not() -> None:
 def test_names_after_an_elision_and_with_accents_match_the_vocabulary() -> None:
     words = sentence("La", "déclaration", "de", "l'Usoc,", "puis", "l’École", "Bennet.")
     assert flag_words(words)[3] == (NAME_NOT_IN_VOCABULARY,)
-    assert flag_words(words)[5] == (NAME_NOT_IN_VOCABULARY,)
+    assert flag_words(words)[5] == ()  # "école" is a French word: a capital alone is no reason
+    assert flag_words(words)[6] == (NAME_NOT_IN_VOCABULARY,)
     flags = flag_words(words, vocabulary=["USOC", "ecole bennet"])
     assert flags == [()] * 7
+
+
+def test_name_like_french_words_are_not_flagged_as_names() -> None:
+    # FLEURS: "États-Unis", "l'État" and "Caroline" mid-sentence; only the last is no French word.
+    words = sentence("des", "États-Unis,", "de", "l'État", "en", "Caroline")
+    assert flag_words(words) == [(), (), (), (), (), (NAME_NOT_IN_VOCABULARY,)]
 
 
 def test_sentence_start_capitals_are_not_names() -> None:
     words = sentence("Bonjour.", "Nous", "sommes", "là.", "Chaque", "année", "revient!", "«Merci»", "dit-elle.")
     assert flag_words(words) == [()] * 9
+    assert flag_words(sentence("Bennet", "vient.")) == [(), ()]
     # The same word in the middle of a sentence is one.
-    assert flag_words(sentence("Et", "puis", "Chaque", "vient."))[2] == (NAME_NOT_IN_VOCABULARY,)
+    assert flag_words(sentence("Et", "puis", "Bennet", "vient."))[2] == (NAME_NOT_IN_VOCABULARY,)
 
 
 def test_odd_casing_is_name_like_even_at_sentence_start() -> None:
@@ -101,7 +114,7 @@ def test_low_probability_inside_a_whole_vocabulary_term_is_not_flagged() -> None
     words = sentence("en", ("Caroline", 0.34), ("du", 0.06), ("Nord,", 0.0), "chaque", ("année", 0.2))
     without = flag_words(words)
     assert without[1] == ("low probability 0.34", NAME_NOT_IN_VOCABULARY)
-    assert without[3] == ("low probability 0.00", NAME_NOT_IN_VOCABULARY)
+    assert without[3] == ("low probability 0.00",)  # "nord" is a French word
     flags = flag_words(words, vocabulary=["Caroline du Nord"])
     assert flags[:4] == [(), (), (), ()]
     assert flags[5] == ("low probability 0.20",)  # outside the term
@@ -197,3 +210,59 @@ def test_benchmark_refuses_to_run_without_the_fleurs_clips(
         bench.main()
     assert "FLEURS clips missing" in str(exc.value.code)
     assert "fleurs-fr-001.txt" in str(exc.value.code) and "fleurs-fr-001.ogg" not in str(exc.value.code)
+
+
+# --- the French word list -----------------------------------------------------------------------
+
+
+def test_french_lexicon_is_loaded_once_and_folded() -> None:
+    lexicon = french_lexicon()
+    assert french_lexicon() is lexicon  # cached
+    assert len(lexicon) > 100_000
+    assert {"etats", "accreditation", "ecole", "aujourd'hui", "ouais"} <= lexicon  # no accents; spoken words added
+    assert "créditation" not in lexicon and "creditation" not in lexicon
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["servis.", "l'école,", "Qu'à", "aujourd'hui", "peut-être", "dit-il", "a-t-elle", "t'être", "«Merci»", "100%", "…"],
+)
+def test_french_words_with_elisions_hyphens_punctuation_digits(text: str) -> None:
+    assert is_french_word(text)
+
+
+@pytest.mark.parametrize("text", ["créditation.", "tingue,", "sortitudes.", "d'illiant", "Limpic", "atlettes"])
+def test_fleurs_mishearings_are_not_french_words(text: str) -> None:
+    assert not is_french_word(text)
+
+
+def test_a_confident_non_word_is_flagged_as_not_french() -> None:
+    # FLEURS fr 001 / 003: the mishearings Whisper was fairly sure of.
+    words = sentence("de", "la", ("créditation.", 0.86), ("Justement", 0.59), "du", ("tingue,", 0.59))
+    assert flag_words(words) == [(), (), (NOT_FRENCH,), (), (), (NOT_FRENCH,)]
+    # With a low probability too, both reasons.
+    assert flag_words(sentence("nos", ("atlettes", 0.44)))[1] == ("low probability 0.44", NOT_FRENCH)
+
+
+def test_not_french_spares_confident_words_the_vocabulary_and_names() -> None:
+    confident = sentence("un", ("smartfoune", NOT_FRENCH_BELOW))
+    assert flag_words(confident)[1] == ()  # at the guard: Whisper is sure of it
+    assert flag_words(sentence("un", ("smartfoune", NOT_FRENCH_BELOW - 0.01)))[1] == (NOT_FRENCH,)
+    # A word of the episode's vocabulary is no mishearing, nor are spoken words the list lacks.
+    glossary = sentence("la", ("recyclerie", 0.8), "de", ("Coulmiers", 0.8), "ouais", ("ok", 0.7))
+    assert flag_words(glossary, vocabulary=["Coulmiers"]) == [()] * 6
+    # A name-like non-word is a name (one reason, not two).
+    assert flag_words(sentence("au", ("Limpic", 0.53))) == [(), (NAME_NOT_IN_VOCABULARY,)]
+
+
+def test_context_flags_neighbours_of_suspects_only_when_asked() -> None:
+    words = sentence(("jugement", 0.51), ("en", 0.66), "plus", ("d'illiant", 0.22), ("mais", 0.75), "plutôt")
+    assert flag_words(words) == [(), (), (), ("low probability 0.22", NOT_FRENCH), (), ()]
+    flags = flag_words(words, context_threshold=0.8)
+    # "mais" (0.75) is next to "d'illiant"; "plus" (0.95) is too sure; "en" has no flagged neighbour.
+    assert flags == [(), (), (), ("low probability 0.22", NOT_FRENCH), (AMONG_SUSPECTS,), ()]
+    # A neighbour that is only a name does not count, and a low-probability word gets no second reason.
+    names = sentence("au", "Limpic", ("des", 0.6), "intérêts")
+    assert flag_words(names, context_threshold=0.8) == [(), (NAME_NOT_IN_VOCABULARY,), (), ()]
+    run = sentence(("des", 0.3), ("les", 0.4))
+    assert flag_words(run, context_threshold=0.8) == [("low probability 0.30",), ("low probability 0.40",)]
