@@ -56,3 +56,18 @@ def test_render_progress_lines_name_the_step() -> None:
         progress(done, 40.0)
     assert [line.split(":")[0] for line in lines] == ["Rendering clip c00m05.0s"] * 3
     assert lines[-1].startswith("Rendering clip c00m05.0s: 100%")
+
+
+def test_the_end_is_100_percent_even_where_floating_point_says_99_999() -> None:
+    total = 25.279999999999998  # a clip's length, as end - start gave it
+    assert 100 * total / total < 100.0
+    lines: list[str] = []
+
+    class Logger:
+        def info(self, fmt: str, *args: object) -> None:
+            lines.append(fmt % args)
+
+    progress = ProgressLog(Logger(), step=25, label="Rendering clip c00m28.4s", of="of video")
+    progress(20.0, total)
+    progress(total, total)
+    assert lines[-1].startswith("Rendering clip c00m28.4s: 100%") and lines[-1].endswith("done)"), lines

@@ -73,7 +73,8 @@ class ProgressLog:
         now = self.clock()
         if self.last_percent is None:  # the pace counts from the first call, when decoding starts
             self.start = self.last_time = now
-        percent = 100.0 if total <= 0 else min(100.0, 100 * done / total)
+        # done >= total first: 100 * x / x is 99.99999999999999 for some x (25.28 s)
+        percent = 100.0 if total <= 0 or done >= total else 100 * done / total
         due = (
             self.last_percent is None
             or percent >= 100.0

@@ -12,6 +12,7 @@ from touktouk.config import WhisperSettings
 from touktouk.errors import ToukToukError
 from touktouk.hashing import file_sha256
 from touktouk.progress import Progress, ProgressLog
+from touktouk.runlog import run_logger
 from touktouk.transcribe.backends import BACKENDS
 from touktouk.transcribe.cache import cache_dir, cache_key
 from touktouk.types import Transcript
@@ -43,7 +44,7 @@ def transcribe(
         return Transcript.from_dict(json.loads(cached.read_text(encoding="utf-8"))), True
     t0 = time.monotonic()
     backend = BACKENDS[settings.backend](settings)
-    progress = on_progress if on_progress is not None else ProgressLog()
+    progress = on_progress if on_progress is not None else ProgressLog(run_logger(log))
     transcript = backend.transcribe(audio, language=language, prompt=prompt, on_progress=progress, task=task)
     log.info("Transcribed %.0f s of audio in %.1f s", transcript.duration, time.monotonic() - t0)
     if use_cache:
