@@ -185,6 +185,59 @@ class Pick(_Strict):
         return self
 
 
+def signed_seconds_or_none(value: Any) -> float | None:
+    """A hand-set offset: seconds or a timecode, negative allowed ("-00:00:04.25", -4.25); None stays None."""
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return None if value is None else float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        sign = -1.0 if text.startswith("-") else 1.0
+        return sign * parse_timecode(text.lstrip("+-"))
+    raise ValueError('expected seconds or a timecode such as "-00:00:04.25"')
+
+
+class ShootCamera(_Strict):
+    """One camera of a shoot: its card-split files in order, who it frames, and an optional
+    offset set by hand (the timeline time of its first sample) that skips sync by sound."""
+
+    name: Annotated[str, Field(pattern=SLUG.pattern, max_length=40)]
+    files: Annotated[tuple[str, ...], Field(min_length=1)]
+    shows: tuple[str, ...] = ()
+    offset: float | None = None
+
+    @field_validator("offset", mode="before")
+    @classmethod
+    def _offset(cls, value: Any) -> float | None:
+        return signed_seconds_or_none(value)
+
+
+class ShootMic(_Strict):
+    """One person's microphone; the mics (or the recorder) run on the timeline's clock."""
+
+    speaker: Annotated[str, Field(min_length=1, max_length=40)]
+    file: Annotated[str, Field(min_length=1)]
+
+
+class Shoot(_Strict):
+    """A real shoot ([shoot] in the episode file): paths relative to the episode file."""
+
+    cameras: Annotated[tuple[ShootCamera, ...], Field(min_length=1)]
+    mics: tuple[ShootMic, ...] = ()
+    recorder: str = Field("", description="The recorder's mixed track; empty = the mics mixed")
+
+    @model_validator(mode="after")
+    def _unique(self) -> Shoot:
+        names = [c.name for c in self.cameras]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"two cameras are named '{name}'; give each camera its own name")
+        speakers = [m.speaker for m in self.mics]
+        for speaker in speakers:
+            if speakers.count(speaker) > 1:
+                raise ValueError(f"two mics are given for speaker '{speaker}'; one mic per speaker")
+        return self
+
+
 class EpisodeConfig(_Strict):
     season: Annotated[int, Field(ge=1, le=99)] = 1
     number: Annotated[int, Field(ge=0, le=999)]
@@ -200,6 +253,8 @@ class EpisodeConfig(_Strict):
     fixes: tuple[WordFix, ...] = ()
     drop: tuple[str, ...] = ()
     titles: dict[str, str] = {}
+    # The real shoot (README, Real shoots): published when no footage file is given.
+    shoot: Shoot | None = None
 
     @property
     def episode_id(self) -> str:

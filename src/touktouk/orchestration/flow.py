@@ -1,9 +1,9 @@
 """The `publish-episode` Prefect flow: a recipe of task calls, no business logic.
 
-(fetch s3:// footage) → probe → extract audio → transcribe → transcript files → choose clips
-→ store the footage → render clips (`.map`, each task stores its files and returns keys)
-→ describe per platform → publish (`publish.commit.publish_outputs`: upload the rest, verify
-the clips' objects, review page, manifest.json last).
+(fetch s3:// footage, or assemble the episode's shoot) → probe → extract audio → transcribe
+→ transcript files → choose clips → store the footage → render clips (`.map`, each task stores
+its files and returns keys) → describe per platform → publish (`publish.commit.publish_outputs`:
+upload the rest, verify the clips' objects, review page, manifest.json last).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from touktouk.orchestration.tasks import (
 )
 from touktouk.pipeline.decide import episode_decisions, fix_transcript, proposal_plans, read_proposal
 from touktouk.pipeline.inputs import (
+    assemble_inputs,
     load_inputs,
     refuse_other_footage,
     require_speech,
@@ -201,7 +202,7 @@ RUNNER: TaskRunner[Any] = FromEnvironment()  # chosen from the environment each 
 
 @flow(name="publish-episode", log_prints=True, task_runner=RUNNER)
 def publish_episode(
-    footage: str,
+    footage: str = "",
     episode: Text = "",
     store: Text = "",
     config: Text = "",
@@ -218,7 +219,8 @@ def publish_episode(
 
     Args:
         footage: The episode's video file on the worker's machine, relative to the project folder
-            (for example inbox/awa-diallo.mp4), or its address in the bucket (s3://bucket/inbox/awa-diallo.mp4).
+            (for example inbox/awa-diallo.mp4), or its address in the bucket (s3://bucket/inbox/awa-diallo.mp4);
+            leave empty to publish the shoot the episode file describes (its cameras and mics).
         episode: The episode file's name (awa-diallo for config/episodes/awa-diallo.toml) or its path; leave
             empty to name the episode after the video file.
         store: Where to publish: a folder, or s3://bucket/prefix; leave empty for the series' store.
@@ -241,6 +243,7 @@ def publish_episode(
     inputs = with_overrides(inputs, platforms, auto_clips)
     if inputs.footage_url:
         inputs = fetch_footage_task(inputs)
+    inputs = assemble_inputs(inputs, get_run_logger())  # a shoot: its conformed footage (cached)
     info = probe_task(inputs.footage)
     validate_picks(inputs, info.duration)
     if not replace:

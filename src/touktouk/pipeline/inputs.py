@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from touktouk.config import episode_from_footage, load_episode, load_series
+from touktouk.config import SeriesConfig, episode_from_footage, load_episode, load_series
 from touktouk.errors import ConfigError, MediaError
 from touktouk.hashing import file_sha256
 from touktouk.publish.commit import (
@@ -16,6 +16,7 @@ from touktouk.publish.commit import (
 )
 from touktouk.publish.manifest import check_same_footage
 from touktouk.render.probe import MediaInfo, probe
+from touktouk.shoot.assemble import assemble_shoot
 from touktouk.store.base import Store
 from touktouk.store.footage import fetch_footage
 from touktouk.store.keys import (
@@ -29,13 +30,45 @@ from touktouk.types import Transcript
 
 def load_inputs(footage: str, episode: str | None, store: str | None, config: str | None) -> Inputs:
     """Read and validate everything the user gave, before any work or any write (no download:
-    footage given as an s3:// URL is fetched later by `fetch_inputs`)."""
+    footage given as an s3:// URL is fetched later by `fetch_inputs`; no footage: the episode
+    file's shoot, assembled later by `assemble_inputs`)."""
     series = load_series(config)
+    if not footage.strip():
+        return _shoot_inputs(series, episode, store, config)
     remote = is_remote(footage)
     path = Path(footage.rstrip("/").rsplit("/", 1)[-1]) if remote else Path(footage).expanduser()
     ep = load_episode(episode) if episode else episode_from_footage(path)
     config_dir = Path(config or "config/touktouk.toml").expanduser().resolve().parent
     return Inputs(path, series, ep, episode or "", store or series.store, footage.strip() if remote else "", config_dir)
+
+
+def _shoot_inputs(series: SeriesConfig, episode: str | None, store: str | None, config: str | None) -> Inputs:
+    """No footage given: the episode file's [shoot] is the footage (the episode file stands for it
+    until `assemble_inputs` has made its conformed file)."""
+    if not episode:
+        raise ConfigError(
+            "No footage given: give the footage file, or an episode file (--episode) that describes its shoot "
+            "([[shoot.cameras]] and [[shoot.mics]], see the README's 'Real shoots')."
+        )
+    ep = load_episode(episode)
+    if ep.shoot is None:
+        raise ConfigError(
+            f"{episode}: no footage given and the episode file describes no shoot; give the footage file, "
+            "or add the shoot's cameras and mics ([[shoot.cameras]], [[shoot.mics]]; README, 'Real shoots')."
+        )
+    config_dir = Path(config or "config/touktouk.toml").expanduser().resolve().parent
+    return Inputs(Path(episode), series, ep, episode, store or series.store, "", config_dir, shoot={})
+
+
+def assemble_inputs(inputs: Inputs, log: Any = None) -> Inputs:
+    """The inputs with their shoot made into one footage file (`shoot.assemble`: joined, placed by
+    sound, conformed once into the shoot cache) and its record for the manifest; others as they are."""
+    shoot = inputs.episode.shoot
+    if inputs.shoot != {} or shoot is None:
+        return inputs
+    base = Path(inputs.episode_file).expanduser().resolve().parent
+    made = assemble_shoot(shoot, base, inputs.series.render, log=log)
+    return replace(inputs, footage=made.footage, shoot=made.record)
 
 
 def fetch_inputs(inputs: Inputs, log: Any = None) -> Inputs:
@@ -125,9 +158,9 @@ def preflight(
     """Everything that can be checked before the flow starts (used by the CLI for clean errors)."""
     inputs = load_inputs(footage, episode, store, config)
     endpoint = inputs.series.endpoint_url or None
-    if inputs.footage_url:  # footage by URL: check the store first, then download (cached for the flow)
+    if inputs.footage_url or inputs.shoot == {}:  # check the store first, then download or assemble (cached)
         check_store_reachable(open_store(inputs.store_url, endpoint_url=endpoint), endpoint)
-        inputs = fetch_inputs(inputs)
+        inputs = assemble_inputs(fetch_inputs(inputs))
     info = probe(inputs.footage)
     validate_picks(inputs, info.duration)
     check_store_reachable(open_store(inputs.store_url, endpoint_url=endpoint), endpoint)

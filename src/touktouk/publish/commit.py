@@ -45,6 +45,9 @@ class Inputs:
     store_url: str
     footage_url: str = ""  # the s3:// URL the footage was given as, "" for a local path
     config_dir: Path | None = None  # the series config's folder: relative brand files are found there
+    # A real shoot's record (the manifest's "shoot": timeline, footage camera, sources[]); {} while the
+    # shoot waits for `pipeline.inputs.assemble_inputs` (footage is then the episode file), None: no shoot.
+    shoot: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -288,6 +291,7 @@ def publish_outputs(
             review=review,
             objects=listed,
             decisions=decisions,
+            shoot=inputs.shoot or None,
         )
 
     # The review page shows the manifest's content (not its date, so an unchanged re-run keeps it

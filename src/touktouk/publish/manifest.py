@@ -34,8 +34,11 @@ def build_manifest(
     youtube_master: Mapping[str, Any] | None = None,
     review: str = "",
     decisions: Mapping[str, Any] | None = None,
+    shoot: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     extra: dict[str, Any] = {}
+    if shoot:  # a real shoot: the timeline and where each source sits on it (`shoot.assemble`)
+        extra["shoot"] = dict(shoot)
     if youtube_master is not None:
         extra["youtube_master"] = dict(youtube_master)
     if review:

@@ -1,0 +1,1 @@
+"""Real shoots: card-split cameras joined, every source placed on the timeline by its sound."""
