@@ -7,7 +7,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock requirements-openai.txt | sha256sum | cut -c1-12)
-DEB_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core fonts-liberation
+# postgresql: the server binaries for the test of a Prefect server on PostgreSQL (tests/pg_cluster.py
+# starts its own throw-away cluster; the package's default cluster is not used).
+DEB_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core fonts-liberation postgresql
 FOOTAGE ?=
 BROWSER_DEPS := tests/browser/node_modules/.package-lock.json
 
@@ -18,7 +20,8 @@ setup: system $(STAMP) $(BROWSER_DEPS)
 system:
 	@if ! command -v ffmpeg >/dev/null || ! command -v espeak-ng >/dev/null \
 	   || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] \
-	   || [ ! -f /usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf ]; then \
+	   || [ ! -f /usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf ] \
+	   || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  echo "Installing Debian packages: $(DEB_PACKAGES)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES); \
 	fi

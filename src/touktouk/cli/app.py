@@ -72,8 +72,12 @@ def _platforms(raw: str | None) -> list[ClipPlatform]:
 @app.command()
 def publish(
     footage: Annotated[
-        str, typer.Argument(help="Episode footage (MP4, MOV, MKV, WebM…): a path or an s3://bucket/key URL.")
-    ],
+        str,
+        typer.Argument(
+            help="Episode footage (MP4, MOV, MKV, WebM…): a path or an s3://bucket/key URL; "
+            "leave out to publish the shoot the --episode file describes."
+        ),
+    ] = "",
     episode: Annotated[Path | None, typer.Option(help="Episode file, config/episodes/<slug>.toml.")] = None,
     store: Annotated[str | None, typer.Option(help="Folder, file:// URL or s3://bucket/prefix.")] = None,
     config: Annotated[Path | None, typer.Option(help="Series config (default config/touktouk.toml).")] = None,
@@ -231,6 +235,13 @@ def serve(
     port: Annotated[int, typer.Option(help="Port of the Prefect server and UI.")] = 4200,
     pool: Annotated[str, typer.Option(help="Process work pool the deployments use.")] = "touktouk",
     workers: Annotated[int, typer.Option(min=1, help="Worker processes to start on this machine.")] = 1,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            help="The server's database, e.g. postgresql://user@host:5432/prefect with PGPASSWORD set, "
+            "or the password in the URL (default: PREFECT_SERVER_DATABASE_CONNECTION_URL, else SQLite).",
+        ),
+    ] = None,
 ) -> None:
     """Start a Prefect server, the work pool, the deployments of prefect.yaml and a worker (Ctrl-C stops)."""
     from touktouk.errors import ToukToukError
@@ -240,7 +251,7 @@ def serve(
     if not (root / "prefect.yaml").is_file():
         fail(f"no prefect.yaml in {root}; run 'touktouk serve' from the project folder.")
     try:
-        run_serve(root, host=host, port=port, pool=pool, workers=workers)
+        run_serve(root, host=host, port=port, pool=pool, workers=workers, database=database)
     except ToukToukError as exc:
         fail(str(exc), 1)
 

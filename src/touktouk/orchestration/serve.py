@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from touktouk.errors import ToukToukError
 
@@ -49,6 +50,57 @@ def prefect_env(api: str, base: Mapping[str, str] | None = None, **extra: str) -
     env = dict(os.environ if base is None else base)
     env.update(PREFECT_API_URL=api, PREFECT_SERVER_ANALYTICS_ENABLED="false", **extra)
     return env
+
+
+DATABASE_SETTINGS = ("PREFECT_SERVER_DATABASE_CONNECTION_URL", "PREFECT_API_DATABASE_CONNECTION_URL")
+_DRIVERS = {
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+}
+
+
+def database_url(url: str) -> str:
+    """The Prefect server's database URL for `url`: `postgresql://user:password@host:5432/prefect`
+    (or `postgres://`) gets Prefect's asyncpg driver, `sqlite:///path.db` aiosqlite."""
+    parts = urlsplit(url.strip())
+    driver = _DRIVERS.get(parts.scheme.lower())
+    if driver is None:
+        raise ServeError(
+            f"--database {mask_url(url)!r}: not a PostgreSQL or SQLite URL; give "
+            "postgresql://user:password@host:5432/database (or sqlite:///path/prefect.db)."
+        )
+    if driver.startswith("postgresql") and not (parts.hostname and parts.path.strip("/")):
+        raise ServeError(
+            f"--database {mask_url(url)!r}: name the host and the database, "
+            "e.g. postgresql://user:password@127.0.0.1:5432/prefect."
+        )
+    return driver + url.strip()[len(parts.scheme) :]
+
+
+def mask_url(url: str) -> str:
+    """`url` with its password replaced by ***, for logs and messages."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "<unreadable URL>"
+    if not password:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def server_env(env: Mapping[str, str], database: str | None) -> dict[str, str]:
+    """The server's environment: `env` with its database set to `database` when given."""
+    out = dict(env)
+    if database:
+        url = database_url(database)
+        out.update(dict.fromkeys(DATABASE_SETTINGS, url))
+    return out
 
 
 def start_server(host: str, port: int, env: Mapping[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
@@ -133,15 +185,31 @@ def get_json(url: str, body: object | None = None) -> object:
         return json.loads(resp.read() or b"null")
 
 
-def serve(root: Path, host: str = "127.0.0.1", port: int = 4200, pool: str = POOL, workers: int = 1) -> None:
-    """Start everything and keep it running until Ctrl-C."""
+def serve(
+    root: Path,
+    host: str = "127.0.0.1",
+    port: int = 4200,
+    pool: str = POOL,
+    workers: int = 1,
+    database: str | None = None,
+) -> None:
+    """Start everything and keep it running until Ctrl-C.
+
+    `database`: the server's database URL (PostgreSQL for a shared server; without a password in
+    it, asyncpg reads PGPASSWORD); default: Prefect's own setting
+    (PREFECT_SERVER_DATABASE_CONNECTION_URL), else SQLite in PREFECT_HOME. Only the server gets
+    it: the workers and the flow runs they start talk to the API and never see it or PGPASSWORD.
+    """
     api = api_url(host, port)
-    env = prefect_env(api)
+    senv = server_env(prefect_env(api), database)
+    # The workers, `prefect deploy` and the flow runs talk to the API: no database password for them.
+    env = {k: v for k, v in senv.items() if k not in (*DATABASE_SETTINGS, "PGPASSWORD")}
+    where = mask_url(next((senv[n] for n in DATABASE_SETTINGS if senv.get(n)), "")) or "SQLite in PREFECT_HOME"
     # Ctrl-C and SIGTERM both stop the server and the workers (they run in their own sessions).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    print(f"Starting the Prefect server on http://{host}:{port} …", flush=True)
-    server = start_server(host, port, env)
+    print(f"Starting the Prefect server on http://{host}:{port} (database: {where}) …", flush=True)
+    server = start_server(host, port, senv)
     procs: list[subprocess.Popen[bytes]] = []
     try:
         print(f"Creating work pool {pool!r} and the deployments of {root / 'prefect.yaml'} …", flush=True)
