@@ -24,6 +24,9 @@ from touktouk.transcribe.vad import plan_windows, speech_before
 ROOT = Path(__file__).resolve().parents[1]
 MEMORY_BOUND_MB = 2048
 TWO_HOURS = 7200.0
+# Words found in each burst against the excerpt transcribed alone: 0.94-1.09 measured over two runs
+# on 2026-12-02 (the decoder's temperature fallback samples, so runs differ); 0.09 of margin.
+KEPT_SHARE = 0.85
 # Where the FLEURS clips are said in the 2-hour episode (seconds). fr-001 (23.4 s) straddles the
 # 1200 s boundary of the VAD's 10-minute chunks and of a decoding window; fr-009 ends 5 s before
 # the end of the file.
@@ -216,21 +219,25 @@ def test_two_hour_episode_within_the_memory_bound(tmp_path):
     # speech found where it was said, and nowhere else
     long_words = result["long"]
     wers = []
+    kept = []
     for (name, at), alone in zip(BURSTS, result["alone"], strict=True):
         assert alone, name
         offset = at - EXCERPT_LEAD
         here = [w for w in long_words if at - 0.5 <= w[0] <= offset + alone[-1][1] + 1.0]
-        assert len(here) >= 0.7 * len(alone), (name, here, alone)  # base drops a few words at moved edges
+        kept.append((name, len(here) / len(alone)))
+        assert len(here) >= KEPT_SHARE * len(alone), (name, here, alone)  # base drops a few words at moved edges
         # word timings: the same words as the excerpt alone, shifted by its offset, within 0.5 s
         assert abs(here[0][0] - (offset + alone[0][0])) <= 0.5, (name, here[0], alone[0])
         assert abs(here[-1][1] - (offset + alone[-1][1])) <= 0.5, (name, here[-1], alone[-1])
         text = normalise(" ".join(w[2] for w in here))
         wers.append((name, jiwer.wer(normalise(" ".join(w[2] for w in alone)), text), text))
     # The same words as the excerpt alone, give or take what `base` rewrites when the VAD edges move
-    # by a few hundred ms (measured per burst: 0.05-0.14, 0.14-0.36, 0.48); a broken window offset
-    # or a lost window gives a WER near 1.
-    assert all(w <= 0.6 for _, w, _ in wers), wers
-    assert sum(w for _, w, _ in wers) / len(wers) <= 0.4, wers
+    # by a few hundred ms. Measured per burst over two runs on 2026-12-02: 0.00-0.08, 0.14-0.18,
+    # 0.15-0.29 (mean 0.11 and 0.17); 0.48 was seen once on one burst on 2026-11-28. The bounds keep
+    # about 0.2 of margin over that; a broken window offset or a lost window gives a WER near 1.
+    print("words kept per burst:", [(n, round(k, 2)) for n, k in kept], "WER:", [(n, round(w, 3)) for n, w, _ in wers])
+    assert all(w <= 0.5 for _, w, _ in wers), wers
+    assert sum(w for _, w, _ in wers) / len(wers) <= 0.3, wers
     in_bursts = sum(any(at - 0.5 <= w[0] <= at + 30 for _, at in BURSTS) for w in long_words)
     assert in_bursts == len(long_words)
     print(f"2-hour episode: peak RSS {peak_mb:.0f} MB")
