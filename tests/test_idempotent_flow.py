@@ -76,6 +76,7 @@ def test_rerun_uploads_nothing_and_leaks_no_secret(
     logs = caplog.text + out + err
     assert "Unchanged" in logs and "0 sent (0 bytes), manifest unchanged" in logs
     assert "YouTube master: inputs unchanged, taken from the task cache (no render)" in logs
+    assert "Encoding the YouTube master: 100%" in logs, "the master's encode shows its progress"
     assert secret not in logs
 
     # The master's file left the store (a lifecycle rule, a hand deletion): the cached render does
