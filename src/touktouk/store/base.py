@@ -20,6 +20,7 @@ from urllib.parse import quote, urlencode
 
 from touktouk.errors import ToukToukError
 from touktouk.hashing import file_digests
+from touktouk.store.keys import POINTER_NAMES
 
 CHUNK = 1024 * 1024
 TMP_SUFFIX = ".touktouk-tmp"  # temp files carry this so list_keys can skip a crashed write
@@ -37,7 +38,6 @@ MAX_LINK_EXPIRY_S = 7 * 24 * 3600
 # year; the manifest and links must always be revalidated.
 MEDIA_CACHE_CONTROL = "public, max-age=31536000, immutable"
 INDEX_CACHE_CONTROL = "no-cache"
-_INDEX_NAMES = ("manifest.json", "links.json", "proposal.json", "review.html", "proposal.html")
 
 _CONTENT_TYPES = {
     ".mp4": "video/mp4",
@@ -171,7 +171,7 @@ class Store(Protocol):
 def cache_control_for(key: str) -> str:
     """Default Cache-Control: manifest.json and links.json always revalidated, the rest (named
     by its content) cached for a year."""
-    return INDEX_CACHE_CONTROL if key.rsplit("/", 1)[-1] in _INDEX_NAMES else MEDIA_CACHE_CONTROL
+    return INDEX_CACHE_CONTROL if key.rsplit("/", 1)[-1] in POINTER_NAMES else MEDIA_CACHE_CONTROL
 
 
 def object_metadata(key: str, metadata: Mapping[str, str] | None, sha256: str) -> dict[str, str]:
