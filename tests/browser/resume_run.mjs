@@ -43,8 +43,27 @@ try {
     await field("Right").press("Tab");
   }
   await page.waitForTimeout(300);
-  await modal.getByRole("button", { name: "Submit", exact: true }).click();
-  await modal.waitFor({ state: "detached" });
+  // On SQLite, the server can refuse a write at once when another writer got in first ("database
+  // is locked" without waiting: a read transaction cannot become a write one). The UI then shows
+  // its error toast and keeps the form as filled, and a producer clicks Submit again: so do we,
+  // at most three times.
+  const refused = page.getByText("Something went wrong");
+  for (let attempt = 1; ; attempt++) {
+    const before = await refused.count();
+    await modal.getByRole("button", { name: "Submit", exact: true }).click();
+    const deadline = Date.now() + Number(spec.timeout_s ?? 60) * 1000;
+    let outcome = "timeout";
+    while (Date.now() < deadline) {
+      if (!(await modal.isVisible())) { outcome = "resumed"; break; }
+      if ((await refused.count()) > before) { outcome = "refused"; break; }
+      await page.waitForTimeout(200);
+    }
+    if (outcome === "resumed") break;
+    if (outcome === "timeout") throw new Error("the Resume form neither closed nor showed an error after Submit");
+    console.error(`Submit attempt ${attempt} was refused by the server`);
+    if (attempt === 3) throw new Error("the server refused the Resume form three times");
+    await page.waitForTimeout(1000);
+  }
   console.log(JSON.stringify({ resumed: true, clips }));
 } catch (err) {
   await page.screenshot({ path: `${outDir}/resume-failure.png`, fullPage: true }).catch(() => {});
