@@ -11,9 +11,11 @@ temporary Prefect server, the shipped config/touktouk.toml with 5 automatic clip
 separately the same 5 clips are rendered by `render_clip` into the three formats of
 issue 5 (9:16 1080x1920, 1:1 1080x1080, 16:9 1920x1080) from one decode each.
 
-Printed: episode duration; publish wall time and ratio (target <= 0.4 on 2 cores); the formats the
-publish delivered; where the time went (from the run's own log lines: transcription, each clip's
-render, the master); the 5 x 3 render wall time and its ratio to the episode duration.
+Printed: episode duration; publish wall time and ratio (target <= 0.45 on 2 cores, issue 16); its
+CPU time and the share of the wall time the cores were busy (CPU seconds / cores / wall, target >=
+90 %); the formats the publish delivered; where the time went: the run's own per-stage table (wall,
+span and CPU time of each stage, as `touktouk publish` prints it and the Prefect summary shows it)
+and its timing log lines; the 5 x 3 render wall time and its ratio to the episode duration.
 """
 
 from __future__ import annotations
@@ -109,6 +111,19 @@ def print_breakdown(log: str, duration: float) -> None:
         print(f"  {step}: {total:.1f} s ({len(found)} line(s)) = {total / duration:.3f} of the duration")
 
 
+def print_stage_table(stdout: str) -> None:
+    """The run's per-stage table, as `touktouk publish` printed it at its end."""
+    lines = stdout.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == "Where the time went"), None)
+    if start is None:
+        raise SystemExit("the publish printed no per-stage table")
+    print("  stages, as the run measured them (the publish process; the Prefect server's CPU is not in it):")
+    for line in lines[start + 1 :]:
+        print(f"    {line}")
+        if line.startswith("Run: "):
+            break
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=10.0)
@@ -147,12 +162,15 @@ def main() -> None:
     sizes = sorted({(o["width"], o["height"]) for c in clips for o in c["outputs"]})
     print(f"publish: {wall:.1f} s wall for {info.duration:.1f} s = {wall / info.duration:.3f} of the duration")
     d = info.duration
-    print(f"publish: {cpu:.1f} CPU s = {cpu / d:.3f} of the duration; CPU s / 2 cores = {cpu / 2 / d:.3f}")
+    cores = os.cpu_count() or 1
+    print(f"publish: {cpu:.1f} CPU s = {cpu / d:.3f} of the duration; CPU s / {cores} cores = {cpu / cores / d:.3f}")
+    print(f"publish: the cores were busy {100 * cpu / cores / wall:.1f} % of the wall time (CPU s / cores / wall)")
     seconds = sum(c["end"] - c["start"] for c in clips)
     print(f"publish delivered {len(clips)} clips ({seconds:.1f} s in all) x {len(sizes)} sizes {sizes}")
     (run / "publish.log").write_text(done.stdout + done.stderr, encoding="utf-8")
     print(f"# the run's log: {run / 'publish.log'}")
     print_breakdown(done.stdout + done.stderr, d)
+    print_stage_table(done.stdout)
     if args.publish_only:
         return
     # The engine alone: the same clips into the three formats of issue 5, one decode per clip.

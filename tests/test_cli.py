@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -124,3 +125,19 @@ def test_publish_command_publishes_project_made_french_footage(tmp_path: Path) -
     terminal = " ".join((result.stdout + result.stderr).split())
     for clip in manifest["clips"]:
         assert f"Rendering clip {clip['id']}: 100%" in terminal, terminal[-6000:]
+    # Where the time went: one row per stage (runs, wall, span, CPU, cores), then the run's totals.
+    rows = {
+        m["name"]: m
+        for m in re.finditer(
+            r"^(?P<name>[a-zA-Z][\w -]*?)\s+(?P<runs>\d+)\s+(?P<wall>[\d.]+)\s+(?P<span>[\d.]+)\s+(?P<cpu>[\d.]+)",
+            result.stdout,
+            re.M,
+        )
+    }
+    assert {"Prefect start-up", "transcribe", "render clip", "store footage", "publish"} <= set(rows), result.stdout
+    assert int(rows["render clip"]["runs"]) == len(manifest["clips"])
+    # The renders' CPU is ffmpeg's (child processes), the transcription's Whisper's (native threads).
+    for name in ("render clip", "transcribe"):
+        assert float(rows[name]["cpu"]) >= 0.5 * float(rows[name]["wall"]) > 0, rows[name].group(0)
+    busy = re.search(r"the cores were busy (\d+) % of the wall time", result.stdout)
+    assert busy and 5 <= int(busy[1]) <= 100, result.stdout[-2000:]

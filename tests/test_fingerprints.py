@@ -80,7 +80,7 @@ def test_what_does_not_change_the_bytes_stays_out_of_the_key(tmp_path: Path) -> 
     moved = replace(_job(tmp_path), footage_hint="/elsewhere/footage.mp4")
     moved = replace(moved, info=replace(moved.info, path="/elsewhere/footage.mp4"))
     assert key(moved) == base, "a local path never enters the key"
-    assert hash_parts(master_inputs(moved)) == hash_parts(master_inputs(_job(tmp_path)))
+    assert hash_parts(master_inputs(moved, moved.master)) == hash_parts(master_inputs(_job(tmp_path), moved.master))
 
 
 def test_the_cover_key_has_the_title_and_the_brand_not_the_encode(tmp_path: Path) -> None:

@@ -70,6 +70,8 @@ def test_rerun_uploads_nothing_and_leaks_no_secret(
     with get_client(sync_client=True) as api:
         artifacts = api.read_artifacts()
     assert {a.type for a in artifacts} >= {"markdown", "table"}, "the run's summary and clip table"
+    summaries = [str(a.data) for a in artifacts if a.type == "markdown"]
+    assert any("## Where the time went" in s and "| transcribe | 1 |" in s for s in summaries), summaries
     for art in artifacts:
         assert secret not in json.dumps(art.data, default=str) + (art.description or ""), art.key
     out, err = capfd.readouterr()

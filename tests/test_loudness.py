@@ -7,6 +7,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from touktouk.render.encode import AAC_IN, STEREO, EncodeSettings
@@ -15,6 +16,7 @@ from touktouk.render.loudness import (
     Loudness,
     linear_applies,
     loudnorm_filter,
+    loudnorm_pass,
     measure_ebur128,
     measure_loudness,
     measure_loudnorm,
@@ -64,9 +66,12 @@ def _second_pass(src: Path, start: float, end: float | None, m: Loudness, e: Enc
     cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-y", "-ss", f"{start:.3f}"]
     if end is not None:
         cmd += ["-t", f"{end - start:.3f}"]
-    af = f"{STEREO},{loudnorm_filter(m, e).replace('print_format=none', 'print_format=json')},{AAC_IN}"
+    second = loudnorm_filter(m, e)
+    af = f"{STEREO},{second.replace('print_format=none', 'print_format=json')},{AAC_IN}"
     cmd += ["-i", str(src), "-map", "0:a:0", "-af", af, "-c:a", "pcm_f32le", str(out)]
     err = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
+    if second.startswith("volume="):
+        return "linear"  # loudnorm's linear gain, as a plain gain (test_the_linear_pass_is_loudnorms_gain)
     return str(json.loads(err[err.rindex("{") : err.rindex("}") + 1])["normalization_type"])
 
 
@@ -101,6 +106,29 @@ def test_linear_rule_matches_loudnorm() -> None:
     assert not linear_applies(Loudness(-23.5, -12.2, 0.0, -34.9, 0.0), t)  # LRA 0: loudnorm goes dynamic
     assert not linear_applies(Loudness(-14.0, -1.45, 4.0, -24.0, 0.0), t, tp_margin=0.1)
     assert linear_applies(Loudness(-14.0, -1.45, 4.0, -24.0, 0.0), (-14.0, -1.4, 11.0))
+
+
+def _pcm(src: Path, af: str) -> np.ndarray:
+    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(src), "-map", "0:a:0", "-af", af, "-f", "f32le", "pipe:1"]
+    return np.frombuffer(subprocess.run(cmd, capture_output=True, check=True).stdout, dtype=np.float32)
+
+
+def test_the_linear_pass_is_loudnorms_gain(materials: dict[str, tuple[Path, float, float | None]]) -> None:
+    """Where loudnorm would run linear, the second pass is a plain `volume` gain: the same samples
+    as loudnorm's (to float rounding), without its 192 kHz resampling."""
+    src = materials["speech"][0]
+    m = measure_loudness(src)
+    e = EncodeSettings(loudness=-23.0, true_peak=-1.0)
+    assert linear_applies(m, (-23.0, -1.0, e.loudness_range)), m
+    ours = loudnorm_filter(m, e)
+    assert ours.startswith("volume=")
+    a = _pcm(src, f"{STEREO},{loudnorm_pass(m, e)},{AAC_IN}")
+    b = _pcm(src, f"{STEREO},{ours},{AAC_IN}")
+    assert len(a) == len(b) and np.sqrt(np.mean((a - b) ** 2)) <= 1e-4 * np.sqrt(np.mean(a**2))
+    # Where loudnorm would go dynamic (its limiter, its 3 s windows), loudnorm runs as before.
+    loud = EncodeSettings(loudness=-5.0, true_peak=-1.0)
+    assert not linear_applies(m, (-5.0, -1.0, loud.loudness_range))
+    assert loudnorm_filter(m, loud) == loudnorm_pass(m, loud)
 
 
 def test_every_platform_target_is_checked() -> None:

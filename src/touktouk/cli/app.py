@@ -21,6 +21,7 @@ from touktouk.orchestration.parameters import ClipPlatform
 
 if TYPE_CHECKING:
     from touktouk.publish.commit import Inputs
+    from touktouk.stages import StageLog
 
 app = typer.Typer(help="ToukTouk: publish a French interview web series from raw footage.", no_args_is_help=True)
 models_app = typer.Typer(help="Whisper models available offline.")
@@ -107,56 +108,77 @@ def publish(
     --review, propose it for approval). The options are those of the Prefect flow's run form."""
     from touktouk.errors import ToukToukError
     from touktouk.pipeline.inputs import preflight
+    from touktouk.stages import CURRENT, StageLog, stage
 
-    args = (str(footage), str(episode) if episode else "", store or "", str(config) if config else "")
-    if translate not in (None, "en"):
-        fail(f"--translate {translate}: Whisper translates into English only; use --translate en.")
-    chosen = _platforms(platforms)
-    if auto_clips is not None and not 0 <= auto_clips <= 20:
-        fail(f"--auto-clips {auto_clips}: give a number of clips from 0 to 20.")
-    if caption_style not in ("karaoke", "plain"):
-        fail(f"--caption-style {caption_style}: choose karaoke or plain.")
+    times = StageLog()  # where the time goes, printed at the end
+    token = CURRENT.set(times)
     try:
-        from touktouk.orchestration.runners import task_runner_from_env
+        args = (str(footage), str(episode) if episode else "", store or "", str(config) if config else "")
+        if translate not in (None, "en"):
+            fail(f"--translate {translate}: Whisper translates into English only; use --translate en.")
+        chosen = _platforms(platforms)
+        if auto_clips is not None and not 0 <= auto_clips <= 20:
+            fail(f"--auto-clips {auto_clips}: give a number of clips from 0 to 20.")
+        if caption_style not in ("karaoke", "plain"):
+            fail(f"--caption-style {caption_style}: choose karaoke or plain.")
+        try:
+            from touktouk.orchestration.runners import task_runner_from_env
 
-        task_runner_from_env()  # a bad TOUKTOUK_TASK_RUNNER / TOUKTOUK_RENDER_WORKERS: one sentence, now
-        inputs, _info = preflight(args[0], args[1] or None, args[2] or None, args[3] or None, replace=replace)
-    except ToukToukError as exc:
-        fail(str(exc))
-    if not os.environ.get("PREFECT_API_URL"):
-        err.print(
-            "[dim]No PREFECT_API_URL set: Prefect starts a temporary local server first (10-20 s). "
-            "Run 'prefect server start' and set PREFECT_API_URL=http://127.0.0.1:4200/api to start at once "
-            "and see runs in the UI.[/]"
-        )
-    from touktouk.orchestration.flow import publish_episode
+            task_runner_from_env()  # a bad TOUKTOUK_TASK_RUNNER / TOUKTOUK_RENDER_WORKERS: one sentence, now
+            with stage("check the inputs"):
+                inputs, _info = preflight(args[0], args[1] or None, args[2] or None, args[3] or None, replace=replace)
+        except ToukToukError as exc:
+            fail(str(exc))
+        if not os.environ.get("PREFECT_API_URL"):
+            err.print(
+                "[dim]No PREFECT_API_URL set: Prefect starts a temporary local server first (10-20 s). "
+                "Run 'prefect server start' and set PREFECT_API_URL=http://127.0.0.1:4200/api to start at once "
+                "and see runs in the UI.[/]"
+            )
+        from touktouk.orchestration.flow import publish_episode
 
-    _quiet_user_error_tracebacks()
-    try:
-        location = publish_episode(
-            *args,
-            platforms=chosen,
-            auto_clips=-1 if auto_clips is None else auto_clips,
-            caption_style="plain" if caption_style == "plain" else "karaoke",
-            translate="en" if translate else "none",
-            replace=replace,
-            review=review,
-        )
-    except ToukToukError as exc:
-        fail(str(exc))
-    if review:
-        print_proposal(inputs)
-        return
-    _print_summary(inputs)
-    out.print(f"[bold green]Published[/] {inputs.episode.episode_id}. Manifest: {location}", soft_wrap=True)
-    from touktouk.publish.pointer import review_link
-    from touktouk.store.keys import episode_prefix
-    from touktouk.store.url import open_store
+        _quiet_user_error_tracebacks()
+        times.begin_interval("Prefect start-up")
+        try:
+            location = publish_episode(
+                *args,
+                platforms=chosen,
+                auto_clips=-1 if auto_clips is None else auto_clips,
+                caption_style="plain" if caption_style == "plain" else "karaoke",
+                translate="en" if translate else "none",
+                replace=replace,
+                review=review,
+            )
+        except ToukToukError as exc:
+            fail(str(exc))
+        if review:
+            print_proposal(inputs)
+            _print_times(times)
+            return
+        _print_summary(inputs)
+        out.print(f"[bold green]Published[/] {inputs.episode.episode_id}. Manifest: {location}", soft_wrap=True)
+        from touktouk.publish.pointer import review_link
+        from touktouk.store.keys import episode_prefix
+        from touktouk.store.url import open_store
 
-    store_now = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
-    page = review_link(store_now, episode_prefix(inputs.series, inputs.episode))
-    if page:
-        out.print(f"[bold]Review page:[/] {page}", soft_wrap=True)
+        store_now = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
+        page = review_link(store_now, episode_prefix(inputs.series, inputs.episode))
+        if page:
+            out.print(f"[bold]Review page:[/] {page}", soft_wrap=True)
+        _print_times(times)
+
+    finally:
+        times.close()
+        CURRENT.reset(token)
+
+
+def _print_times(times: StageLog) -> None:
+    """Where the run's time went, stage by stage (the table of the run's Prefect summary)."""
+    from touktouk.stages import table_lines
+
+    out.print("[bold]Where the time went[/]")
+    for line in table_lines(times.close()):
+        out.print(line, highlight=False, soft_wrap=True)
 
 
 def _print_summary(inputs: Inputs) -> None:

@@ -17,7 +17,7 @@ from prefect.context import TaskRunContext
 
 from touktouk import __version__
 from touktouk.pipeline.fingerprints import clip_inputs, cover_inputs, master_inputs
-from touktouk.pipeline.job import RenderJob
+from touktouk.pipeline.job import EpisodeJob, RenderJob
 from touktouk.types import ClipPlan
 
 
@@ -68,5 +68,5 @@ def cover_cache_key(parameters: dict[str, Any]) -> dict[str, Any]:
 def youtube_master_cache_key(parameters: dict[str, Any]) -> dict[str, Any]:
     """The master's render depends on the footage's SHA-256, the brand (and its files), the encode
     settings and the code version (`pipeline.fingerprints.master_inputs`)."""
-    job: RenderJob = parameters["job"]
-    return {"store": job.store_url, "prefix": job.prefix, **master_inputs(job)}
+    job: EpisodeJob = parameters["job"]
+    return {"store": job.store_url, "prefix": job.prefix, **master_inputs(job, parameters["master"])}

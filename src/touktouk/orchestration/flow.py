@@ -1,9 +1,11 @@
 """The `publish-episode` Prefect flow: a recipe of task calls, no business logic.
 
-(fetch s3:// footage, or assemble the episode's shoot) → probe → extract audio → transcribe
-→ transcript files → choose clips → store the footage → render clips (`.map`, each task stores
-its files and returns keys) → describe per platform → publish (`publish.commit.publish_outputs`:
-upload the rest, verify the clips' objects, review page, manifest.json last).
+(fetch s3:// footage, or assemble the episode's shoot) → probe → [submitted beside what follows:
+store the footage, then the YouTube master] → extract audio → transcribe → transcript files →
+choose clips → render clips and their covers (submitted; each task stores its files and returns
+keys) → describe per platform → publish (`publish.commit.publish_outputs`: upload the rest, verify
+the clips' objects, review page, manifest.json last). Each task is a stage of the run's
+`stages.StageLog`: the summary artifact shows where the time went.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from prefect import flow, get_run_logger, unmapped
+from prefect import flow, get_run_logger
 from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner
 
@@ -61,7 +63,7 @@ from touktouk.pipeline.inputs import (
     validate_picks,
     with_overrides,
 )
-from touktouk.pipeline.job import RenderJob
+from touktouk.pipeline.job import EpisodeJob, RenderJob
 from touktouk.publish.commit import (
     Inputs,
     StoredClip,
@@ -71,6 +73,7 @@ from touktouk.publish.commit import (
 )
 from touktouk.publish.pointer import review_link
 from touktouk.review.decisions import Decisions, apply_to_plans
+from touktouk.stages import CURRENT, StageLog, stage
 from touktouk.store.base import Store, StoredObject
 from touktouk.store.keys import (
     episode_prefix,
@@ -109,14 +112,18 @@ def cached_unless_missing(
 
 
 def render_clips(plans: Sequence[ClipPlan], job: RenderJob) -> list[StoredClip]:
-    """Fan the renders and the covers out with `.map` on the flow's task runner (threads, or Dask
-    workers on other machines). A render or cover taken from the task cache is used only while its
-    files are still in the store; otherwise it is made again. The cover is a task of its own: a
-    new title redoes it (and the metadata), never the video."""
+    """Fan the renders and the covers out on the flow's task runner (threads, or Dask workers on
+    other machines), each clip's cover submitted right after its render, so that the covers (one
+    thread each) run beside the renders rather than all after them. A render or cover taken from
+    the task cache is used only while its files are still in the store; otherwise it is made
+    again. The cover is a task of its own: a new title redoes it (and the metadata), never the video."""
     if not plans:
         return []
-    futures = render_clip_task.map(list(plans), job=unmapped(job))
-    covers = render_cover_task.map(list(plans), job=unmapped(job))
+    futures: list[PrefectFuture[StoredClip]] = []
+    covers: list[PrefectFuture[StoredObject | None]] = []
+    for plan in plans:
+        futures.append(render_clip_task.submit(plan, job, return_state=False))
+        covers.append(render_cover_task.submit(plan, job, return_state=False))
     store = functools.cache(lambda: open_store(job.store_url, endpoint_url=job.endpoint_url))
 
     def clip(plan: ClipPlan, future: PrefectFuture[StoredClip]) -> StoredClip:
@@ -156,16 +163,14 @@ def render_clips(plans: Sequence[ClipPlan], job: RenderJob) -> list[StoredClip]:
     return [with_cover(c, f) for c, f in zip(rendered, covers, strict=True)]
 
 
-def youtube_master(job: RenderJob) -> StoredObject:
-    """The master from the task cache while its file is still in the store, else rendered. (It
-    runs after the clip renders: submitted beside them, it saved no wall time on 2 cores, since
-    x264 already keeps both busy; docs/benchmarks.md, (e).)"""
-    state = youtube_master_task(job, return_state=True)
+def youtube_master(future: PrefectFuture[StoredObject], job: EpisodeJob, master: StoredObject) -> StoredObject:
+    """The master (submitted as soon as the footage was stored: it needs no transcript, so it
+    encodes beside the transcription), from the task cache while its file is still in the store."""
     return cached_unless_missing(
-        state.result(),
-        state.name == "Cached",
+        future.result(),
+        future.state.name == "Cached",
         lambda: open_store(job.store_url, endpoint_url=job.endpoint_url),
-        lambda: youtube_master_task.with_options(refresh_cache=True)(job),
+        lambda: youtube_master_task.with_options(refresh_cache=True)(job, master),
         hit="YouTube master: inputs unchanged, taken from the task cache (no render)",
     )
 
@@ -235,19 +240,78 @@ def publish_episode(
             "ToukTouk"}], "drop": ["c01m42.3s"], "titles": {"c01m42.3s": "..."}}); usually left empty.
         from_proposal: Publish the clips of the proposal waiting for review (set by touktouk approve).
     """
+    # After the producer's decisions in the UI, the same run publishes the proposal with them.
+    approved = functools.partial(
+        publish_episode.fn, footage, episode, store, config, platforms, auto_clips, caption_style, translate, replace,
+        review=False, from_proposal=True,
+    )  # fmt: skip
     episode, store, config = or_none(episode), or_none(store), or_none(config)
     platforms, auto_clips, translate = or_none(platforms), or_none(auto_clips), or_none(translate)
     decisions = or_none(decisions)
+    times = CURRENT.get()  # `touktouk publish` keeps one from its start; the nested approval run shares it
+    owner = times is None
+    if times is None:
+        times = StageLog()
+    token = CURRENT.set(times) if owner else None
+    times.end_interval()  # the CLI's "Prefect start-up"
+    try:
+        return _publish(
+            footage, episode, store, config, platforms, auto_clips, caption_style, translate, replace, review,
+            decisions, from_proposal, times, approved,
+        )  # fmt: skip
+    finally:
+        if token is not None:
+            times.close()
+            CURRENT.reset(token)
+
+
+def _publish(
+    footage: str,
+    episode: str | None,
+    store: str | None,
+    config: str | None,
+    platforms: Sequence[str] | None,
+    auto_clips: int | None,
+    caption_style: str,
+    translate: str | None,
+    replace: bool,
+    review: bool,
+    decisions: dict[str, Any] | None,
+    from_proposal: bool,
+    times: StageLog,
+    approved: Callable[..., str],
+) -> str:
     started = time.monotonic()
-    inputs = load_inputs(footage, resolve_episode(episode, config), store, config)
-    inputs = with_overrides(inputs, platforms, auto_clips)
+    with stage("read the inputs"):
+        inputs = load_inputs(footage, resolve_episode(episode, config), store, config)
+        inputs = with_overrides(inputs, platforms, auto_clips)
     if inputs.footage_url:
         inputs = fetch_footage_task(inputs)
-    inputs = assemble_inputs(inputs, get_run_logger())  # a shoot: its conformed footage (cached)
+    with stage("assemble the shoot"):
+        inputs = assemble_inputs(inputs, get_run_logger())  # a shoot: its conformed footage (cached)
     info = probe_task(inputs.footage)
     validate_picks(inputs, info.duration)
     if not replace:
         refuse_other_footage(inputs)
+    # Nothing needs the stored footage before the renders: hash and store it beside the audio
+    # extraction and the transcription, and start the YouTube master (it needs no transcript) as
+    # soon as it is stored.
+    stored = store_master_task.submit(inputs)
+    episode_job = EpisodeJob(
+        store_url=inputs.store_url,
+        endpoint_url=inputs.series.endpoint_url or None,
+        prefix=episode_prefix(inputs.series, inputs.episode),
+        episode_id=inputs.episode.episode_id,
+        footage_hint=str(inputs.footage.resolve()),
+        info=info,
+        series=inputs.series,
+        config_dir=inputs.config_dir,
+    )
+    yt_future = (
+        youtube_master_task.submit(episode_job, stored, return_state=False)
+        if inputs.series.render.youtube_master
+        else None
+    )
     workdir = Path(tempfile.mkdtemp(prefix="touktouk-"))
     try:
         audio = extract_audio_task(inputs.footage, workdir)
@@ -271,23 +335,16 @@ def publish_episode(
         else:
             plans = choose_clips_task(transcript, inputs, info.duration, audio)
         plans = apply_to_plans(plans, decided, raw, transcript, inputs.episode_file or inputs.episode.episode_id)
-        master = store_master_task(inputs)
+        master = stored.result()
         job = RenderJob(
-            store_url=inputs.store_url,
-            endpoint_url=inputs.series.endpoint_url or None,
-            prefix=episode_prefix(inputs.series, inputs.episode),
-            episode_id=inputs.episode.episode_id,
+            **{f.name: getattr(episode_job, f.name) for f in fields(EpisodeJob)},
             master=master,
-            footage_hint=str(inputs.footage.resolve()),
-            info=info,
             transcript=transcript,
-            series=inputs.series,
             karaoke=caption_style == "karaoke",
             keywords=tuple(k for k in (ep.guest, ep.organisation, ep.cause, *ep.hashtags) if k),
-            config_dir=inputs.config_dir,
         )
         clips = render_clips(plans, job)
-        yt_master = youtube_master(job) if inputs.series.render.youtube_master else None
+        yt_master = youtube_master(yt_future, episode_job, master) if yt_future is not None else None
         episode_metadata = describe_task(clips, inputs, transcript)
         options = {
             "footage": footage, "episode": episode, "config": config, "store": inputs.store_url,
@@ -300,11 +357,8 @@ def publish_episode(
         if review and in_deployment():
             # The producer decides in the UI; then the proposal is published with those decisions.
             given = review_in_ui(inputs, raw, transcript, decided)
-            return publish_episode.fn(
-                footage, episode, store, config, platforms, auto_clips, caption_style, translate, replace,
-                review=False, decisions=given, from_proposal=True,
-            )  # fmt: skip
-        run_report(inputs, info, clips, location, time.monotonic() - started)
+            return approved(decisions=given)
+        run_report(inputs, info, clips, location, time.monotonic() - started, times.times())
         return location
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -15,12 +15,21 @@ from touktouk.publish.commit import (
 )
 from touktouk.publish.pointer import review_link
 from touktouk.render.probe import MediaInfo
+from touktouk.stages import RunTimes, table_lines
 from touktouk.store.keys import episode_prefix
 from touktouk.store.url import open_store
 
 
-def run_report(inputs: Inputs, info: MediaInfo, clips: Sequence[StoredClip], location: str, seconds: float) -> None:
-    """Artifacts shown on the flow run page: a markdown summary and a table of clips with scores."""
+def run_report(
+    inputs: Inputs,
+    info: MediaInfo,
+    clips: Sequence[StoredClip],
+    location: str,
+    seconds: float,
+    times: RunTimes | None = None,
+) -> None:
+    """Artifacts shown on the flow run page: a markdown summary (with where the run's time went,
+    stage by stage) and a table of clips with scores."""
     ep = inputs.episode
     link = location if "://" in location else Path(location).resolve().as_uri()
     store = open_store(inputs.store_url, endpoint_url=inputs.series.endpoint_url or None)
@@ -56,6 +65,8 @@ def run_report(inputs: Inputs, info: MediaInfo, clips: Sequence[StoredClip], loc
                 "reason": p.reason,
             }
         )
+    if times is not None:
+        lines += ["", "## Where the time went", "", *table_lines(times, markdown=True)]
     key = re.sub(r"[^a-z0-9-]+", "-", ep.episode_id.lower())
     create_markdown_artifact("\n".join(lines), key=f"{key}-summary", description=f"Published {ep.episode_id}")
     create_table_artifact(rows, key=f"{key}-clips", description=f"Clips of {ep.episode_id} with their scores")

@@ -17,7 +17,7 @@ from touktouk.orchestration.runners import TRANSIENT_RETRY_DELAYS, retry_transie
 from touktouk.pipeline.clips import render_and_store_clip, render_and_store_cover
 from touktouk.pipeline.decide import fix_transcript
 from touktouk.pipeline.inputs import fetch_inputs
-from touktouk.pipeline.job import RenderJob
+from touktouk.pipeline.job import EpisodeJob, RenderJob
 from touktouk.pipeline.master import render_and_store_master, store_footage
 from touktouk.pipeline.metadata import describe_episode
 from touktouk.pipeline.plans import plan_clips
@@ -27,6 +27,7 @@ from touktouk.publish.commit import Inputs, StoredClip, publish_outputs
 from touktouk.render.probe import MediaInfo, extract_audio, probe
 from touktouk.review.decisions import Decisions
 from touktouk.runlog import run_logger
+from touktouk.stages import staged
 from touktouk.store.base import StoredObject
 from touktouk.transcribe.run import transcribe
 from touktouk.types import ClipPlan, Transcript
@@ -41,12 +42,14 @@ log = logging.getLogger(__name__)
     retry_delay_seconds=TRANSIENT_RETRY_DELAYS,
     retry_condition_fn=retry_transient,
 )
+@staged("fetch footage")
 def fetch_footage_task(inputs: Inputs) -> Inputs:
     """Download s3:// footage into the local cache (verified; a cached copy is reused)."""
     return fetch_inputs(inputs, get_run_logger())
 
 
 @task(name="probe footage", cache_policy=NO_CACHE)
+@staged("probe footage")
 def probe_task(footage: Path) -> MediaInfo:
     info = probe(footage)
     get_run_logger().info(
@@ -60,11 +63,13 @@ def probe_task(footage: Path) -> MediaInfo:
 
 
 @task(name="extract audio", cache_policy=NO_CACHE)
+@staged("extract audio")
 def extract_audio_task(footage: Path, workdir: Path) -> Path:
     return extract_audio(footage, workdir / "audio-16k.wav")
 
 
 @task(name="transcribe", cache_policy=NO_CACHE)  # transcribe.cache is the transcript's one cache
+@staged("transcribe", native=True)
 def transcribe_task(audio: Path, series: SeriesConfig, prompt: str) -> Transcript:
     logger = get_run_logger()
     t0 = time.monotonic()
@@ -84,23 +89,27 @@ def transcribe_task(audio: Path, series: SeriesConfig, prompt: str) -> Transcrip
 
 
 @task(name="write transcript", cache_policy=NO_CACHE)
+@staged("write transcript")
 def write_transcript_task(transcript: Transcript, series: SeriesConfig, workdir: Path) -> dict[str, Path]:
     return write_transcript(transcript, series, workdir)
 
 
 @task(name="translate", cache_policy=NO_CACHE)
+@staged("translate", native=True)
 def translate_task(audio: Path, series: SeriesConfig, target: str, workdir: Path) -> dict[str, Path]:
     """Whisper's translate task: an English caption track of the whole episode."""
     return translate(audio, series, target, workdir, run_logger(log))
 
 
 @task(name="apply word fixes", cache_policy=NO_CACHE)
+@staged("apply word fixes")
 def fix_transcript_task(transcript: Transcript, decisions: Decisions) -> Transcript:
     """The producer's word fixes (see `pipeline.decide.fix_transcript`)."""
     return fix_transcript(transcript, decisions, run_logger(log))
 
 
 @task(name="choose clips", cache_policy=NO_CACHE)
+@staged("choose clips")
 def choose_clips_task(
     transcript: Transcript, inputs: Inputs, duration: float, audio: Path | None = None
 ) -> list[ClipPlan]:
@@ -116,6 +125,7 @@ def choose_clips_task(
     retry_delay_seconds=TRANSIENT_RETRY_DELAYS,
     retry_condition_fn=retry_transient,
 )
+@staged("render clip")
 def render_clip_task(plan: ClipPlan, job: RenderJob) -> StoredClip:
     """Render one clip on whichever machine runs this task and store its files; returns storage
     keys only (see `pipeline.clips.render_and_store_clip`)."""
@@ -130,6 +140,7 @@ def render_clip_task(plan: ClipPlan, job: RenderJob) -> StoredClip:
     retry_delay_seconds=TRANSIENT_RETRY_DELAYS,
     retry_condition_fn=retry_transient,
 )
+@staged("clip cover")
 def render_cover_task(plan: ClipPlan, job: RenderJob) -> StoredObject | None:
     """Make and store one clip's cover (see `pipeline.clips.render_and_store_cover`)."""
     return render_and_store_cover(plan, job, get_run_logger())
@@ -142,12 +153,14 @@ def render_cover_task(plan: ClipPlan, job: RenderJob) -> StoredObject | None:
     retry_delay_seconds=TRANSIENT_RETRY_DELAYS,
     retry_condition_fn=retry_transient,
 )
+@staged("store footage")
 def store_master_task(inputs: Inputs) -> StoredObject:
     """Put the footage in the store first, so that render tasks on any machine can read it."""
     return store_footage(inputs, get_run_logger())
 
 
 @task(name="describe", cache_policy=NO_CACHE)
+@staged("describe")
 def describe_task(clips: Sequence[StoredClip], inputs: Inputs, transcript: Transcript | None = None) -> dict[str, Any]:
     """Per-clip, per-platform metadata and the episode's (see `pipeline.metadata.describe_episode`)."""
     return describe_episode(clips, inputs, transcript, run_logger(log))
@@ -160,6 +173,7 @@ def describe_task(clips: Sequence[StoredClip], inputs: Inputs, transcript: Trans
     retry_delay_seconds=TRANSIENT_RETRY_DELAYS,
     retry_condition_fn=retry_transient,
 )
+@staged("publish")
 def publish_task(
     inputs: Inputs,
     info: MediaInfo,
@@ -196,6 +210,7 @@ def publish_task(
     retry_delay_seconds=TRANSIENT_RETRY_DELAYS,
     retry_condition_fn=retry_transient,
 )
-def youtube_master_task(job: RenderJob) -> StoredObject:
+@staged("youtube master")
+def youtube_master_task(job: EpisodeJob, master: StoredObject) -> StoredObject:
     """The whole episode as a YouTube-ready master, stored (see `pipeline.master.render_and_store_master`)."""
-    return render_and_store_master(job, get_run_logger())
+    return render_and_store_master(job, master, get_run_logger())

@@ -18,7 +18,7 @@ from touktouk.captions.styles import caption_kind, style_for
 from touktouk.clips.texts import hook_from
 from touktouk.config import SeriesConfig
 from touktouk.pipeline.fingerprints import clip_inputs, cover_inputs, hash_parts
-from touktouk.pipeline.job import RenderJob
+from touktouk.pipeline.job import EpisodeJob, RenderJob
 from touktouk.platforms import PLATFORMS, shared_preset
 from touktouk.progress import ProgressLog
 from touktouk.publish.commit import RenderedClip, StoredClip, StoredVideo, log_put
@@ -165,15 +165,15 @@ def clip_platforms(clip: StoredClip | RenderedClip) -> list[list[str]]:
     return [platforms for platforms, _ in clip.videos]
 
 
-def local_master(store: Store, job: RenderJob, logger: Any) -> Path:
+def local_master(store: Store, job: EpisodeJob, master: StoredObject, logger: Any) -> Path:
     """The footage for a render task: the flow's own file when this machine has it, else the
     stored master (downloaded once into the verified footage cache, or read from a folder store)."""
     hint = Path(job.footage_hint) if job.footage_hint else None
-    if hint is not None and hint.is_file() and hint.stat().st_size == job.master.bytes:
+    if hint is not None and hint.is_file() and hint.stat().st_size == master.bytes:
         return hint
     if isinstance(store, S3Store):
-        return fetch_footage(store.location(job.master.key), endpoint_url=job.endpoint_url, log=logger)
-    return Path(store.location(job.master.key))
+        return fetch_footage(store.location(master.key), endpoint_url=job.endpoint_url, log=logger)
+    return Path(store.location(master.key))
 
 
 def store_rendered_clip(
@@ -212,7 +212,7 @@ def render_and_store_cover(plan: ClipPlan, job: RenderJob, logger: LoggerLike) -
     if not job.series.render.covers:
         return None
     store = open_store(job.store_url, endpoint_url=job.endpoint_url)
-    footage = local_master(store, job, logger)
+    footage = local_master(store, job, job.master, logger)
     workdir = Path(tempfile.mkdtemp(prefix=f"touktouk-{plan.id}-cover-"))
     try:
         t0 = time.monotonic()
@@ -231,7 +231,7 @@ def render_and_store_clip(plan: ClipPlan, job: RenderJob, logger: LoggerLike) ->
     """Render one clip on whichever machine runs this task, in a folder of its own, and store
     its files; returns storage keys only (see `StoredClip`). `render_clip_task` runs it."""
     store = open_store(job.store_url, endpoint_url=job.endpoint_url)
-    footage = local_master(store, job, logger)
+    footage = local_master(store, job, job.master, logger)
     workdir = Path(tempfile.mkdtemp(prefix=f"touktouk-{plan.id}-"))
     try:
         info = replace(job.info, path=str(footage))

@@ -16,7 +16,8 @@ from typing import Any
 from touktouk.codeversion import RENDER_MODULES, source_version
 from touktouk.config import BrandSettings, SeriesConfig
 from touktouk.hashing import file_sha256
-from touktouk.pipeline.job import RenderJob
+from touktouk.pipeline.job import EpisodeJob, RenderJob
+from touktouk.store.base import StoredObject
 from touktouk.types import ClipPlan
 
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".woff", ".woff2")
@@ -70,7 +71,7 @@ def _window(plan: ClipPlan, job: RenderJob) -> dict[str, Any]:
         "info": asdict(replace(job.info, path="")),
         "start": round(plan.start, 3),
         "end": round(plan.end, 3),
-        "words": [asdict(w) for w in words],
+        "words": [w.to_dict() for w in words],
     }
 
 
@@ -98,11 +99,11 @@ def cover_inputs(plan: ClipPlan, job: RenderJob) -> dict[str, Any]:
     }
 
 
-def master_inputs(job: RenderJob) -> dict[str, Any]:
+def master_inputs(job: EpisodeJob, master: StoredObject) -> dict[str, Any]:
     """What the YouTube master depends on: the footage, the brand (and its files), the encode settings."""
     return {
         "code": source_version(RENDER_MODULES),
-        "master": job.master.sha256,
+        "master": master.sha256,
         "info": asdict(replace(job.info, path="")),
         "render": job.series.render.model_dump(mode="json"),
         "brand": job.series.brand.model_dump(mode="json"),

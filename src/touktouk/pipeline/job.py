@@ -1,4 +1,4 @@
-"""What every render task of one run shares."""
+"""What the render tasks of one run share."""
 
 from __future__ import annotations
 
@@ -11,19 +11,27 @@ from touktouk.store.base import StoredObject
 from touktouk.types import Transcript
 
 
-@dataclass(frozen=True)
-class RenderJob:
-    """What every render task of one run shares; it holds no local path the task relies on."""
+@dataclass(frozen=True, kw_only=True)
+class EpisodeJob:
+    """What a render of the whole footage needs (the YouTube master: no transcript, and the stored
+    footage passed beside it, so that it can start as soon as the footage is stored); it holds no
+    local path the task relies on."""
 
     store_url: str
     endpoint_url: str | None
     prefix: str  # the episode's key prefix
     episode_id: str
-    master: StoredObject  # the footage, stored before the renders
     footage_hint: str  # the footage on the flow's machine: used only where it exists with the master's size
     info: MediaInfo
-    transcript: Transcript
     series: SeriesConfig
+    config_dir: Path | None = None  # where relative brand files (logo, bumpers) are found
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenderJob(EpisodeJob):
+    """What every clip render and cover of one run shares."""
+
+    master: StoredObject  # the footage, stored before the renders
+    transcript: Transcript
     karaoke: bool = True
     keywords: tuple[str, ...] = ()  # episode vocabulary, emphasised in the 9:16 and 1:1 captions
-    config_dir: Path | None = None  # where relative brand files (logo, bumpers) are found

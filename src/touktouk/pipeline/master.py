@@ -10,7 +10,7 @@ from pathlib import Path
 
 from touktouk.pipeline.clips import local_master
 from touktouk.pipeline.fingerprints import hash_parts, master_inputs
-from touktouk.pipeline.job import RenderJob
+from touktouk.pipeline.job import EpisodeJob
 from touktouk.platforms import YOUTUBE_MASTER
 from touktouk.progress import ProgressLog
 from touktouk.publish.commit import Inputs, log_put
@@ -32,11 +32,12 @@ def store_footage(inputs: Inputs, logger: LoggerLike) -> StoredObject:
     return log_put(logger, obj)
 
 
-def render_and_store_master(job: RenderJob, logger: LoggerLike) -> StoredObject:
+def render_and_store_master(job: EpisodeJob, master: StoredObject, logger: LoggerLike) -> StoredObject:
     """The whole episode as a YouTube-ready 1920x1080 master (H.264/AAC, loudness-normalised in two
-    passes), stored at its key; its SRT/VTT sidecars are the transcript's caption files."""
+    passes) from the stored footage `master`, stored at its key; its SRT/VTT sidecars are the
+    transcript's caption files."""
     store = open_store(job.store_url, endpoint_url=job.endpoint_url)
-    footage = local_master(store, job, logger)
+    footage = local_master(store, job, master, logger)
     workdir = Path(tempfile.mkdtemp(prefix="touktouk-master-"))
     try:
         out = workdir / "youtube.mp4"
@@ -49,7 +50,7 @@ def render_and_store_master(job: RenderJob, logger: LoggerLike) -> StoredObject:
         )
         logger.info("Rendered the YouTube master (%.0f s of footage) in %.1f s", info.duration, time.monotonic() - t0)
         key = youtube_master_key(job.prefix, sha256_and_size(out)[0])
-        meta = {"episode": job.episode_id, "platform": "youtube", INPUTS_META: hash_parts(master_inputs(job))}
+        meta = {"episode": job.episode_id, "platform": "youtube", INPUTS_META: hash_parts(master_inputs(job, master))}
         return log_put(logger, store.put_file(key, out, guess_content_type(key), meta, immutable=True))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

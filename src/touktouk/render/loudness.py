@@ -160,7 +160,22 @@ def normalises(measured: Loudness | None, e: EncodeSettings) -> bool:
 
 
 def loudnorm_filter(measured: Loudness, encode: EncodeSettings) -> str:
-    """loudnorm's second pass (linear: one gain for the whole clip when the true peak allows it)."""
+    """loudnorm's second pass (linear: one gain for the whole clip when the true peak allows it).
+
+    In linear mode loudnorm multiplies every sample by one gain, target I - measured I (its
+    `offset` is for the dynamic mode), and costs a 192 kHz resampling to do so: then this is the
+    same gain as ffmpeg's `volume` filter, the same samples to within float rounding (relative
+    difference 3e-8 on a FLEURS clip) at a fraction of the CPU time. Otherwise it is loudnorm's
+    dynamic mode, as before."""
+    m = measured
+    assert encode.loudness is not None
+    if linear_applies(m, (encode.loudness, encode.true_peak, encode.loudness_range)):
+        return f"volume={encode.loudness - m.input_i:.3f}dB"
+    return loudnorm_pass(m, encode)
+
+
+def loudnorm_pass(measured: Loudness, encode: EncodeSettings) -> str:
+    """loudnorm itself, given the measurement (linear or dynamic, as loudnorm decides)."""
     m = measured
     return (
         f"loudnorm=I={encode.loudness:.1f}:TP={encode.true_peak:.1f}:LRA={encode.loudness_range:.1f}"
