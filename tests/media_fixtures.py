@@ -173,16 +173,36 @@ def _turn_sounds(work: Path) -> tuple[list[tuple[str, Any]], str]:
 def conversation(work: Path, gap: float = 0.6) -> tuple[Any, Any, str]:
     """(host mic, guest mic, origin): the two mics of one interview, same length, 48 kHz; each mic
     hears its own speaker, and the other faintly (bleed)."""
+    host, guest, _, origin = conversation_turns(work, gap)
+    return host, guest, origin
+
+
+def conversation_turns(
+    work: Path, gap: float = 0.6, *, bleed: float = 0.08, guest_gain: float = 1.0, hiss: float = 0.0
+) -> tuple[Any, Any, list[tuple[str, float, float]], str]:
+    """`conversation` with its truth: (host mic, guest mic, [(speaker, start s, end s)] of each
+    turn as recorded, origin). `bleed`: the other voice's level on a mic (0.08 = -22 dB);
+    `guest_gain`: the guest mic's gain against the host's; `hiss`: each mic's own noise (RMS, before the gain)."""
     import numpy as np
 
     turns, origin = _turn_sounds(work)
     pause = np.zeros(int(gap * SHOOT_RATE), dtype=np.float32)
     lead = np.zeros(int(1.0 * SHOOT_RATE), dtype=np.float32)
     host, guest = [lead], [lead]
+    truth, at = [], len(lead)
     for who, sound in turns:
-        host += [sound if who == "host" else 0.08 * sound, pause]
-        guest += [sound if who == "guest" else 0.08 * sound, pause]
-    return np.concatenate(host), np.concatenate(guest), origin
+        host += [sound if who == "host" else bleed * sound, pause]
+        guest += [sound if who == "guest" else bleed * sound, pause]
+        hop = SHOOT_RATE // 50  # 20 ms frames; voiced: within 30 dB of the loudest
+        rms = np.sqrt(np.mean(sound[: len(sound) // hop * hop].reshape(-1, hop) ** 2, axis=1))
+        voiced = np.flatnonzero(rms > rms.max() * 10 ** (-30 / 20))
+        truth.append((who, (at + voiced[0] * hop) / SHOOT_RATE, (at + (voiced[-1] + 1) * hop) / SHOOT_RATE))
+        at += len(sound) + len(pause)
+    h, g = np.concatenate(host), np.concatenate(guest)
+    if hiss:  # the mics' own noise, before their gain
+        rng = np.random.default_rng(7)
+        h, g = h + hiss * rng.standard_normal(len(h)), g + hiss * rng.standard_normal(len(g))
+    return h.astype(np.float32), (guest_gain * g).astype(np.float32), truth, origin
 
 
 def camera_scratch(host: Any, guest: Any, offset: float, drift_ppm: float, seconds: float, seed: int = 0) -> Any:

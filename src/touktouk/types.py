@@ -20,6 +20,14 @@ class Word:
     end: float
     text: str
     probability: float = 1.0
+    speaker: str = ""  # who said it: a mic's speaker name, or S1, S2… from diarization; "" unknown
+
+    def to_dict(self) -> dict[str, Any]:
+        """The word as JSON; `speaker` only when known (transcripts without speakers read as before)."""
+        out = asdict(self)
+        if not self.speaker:
+            del out["speaker"]
+        return out
 
     @property
     def ends_sentence(self) -> bool:
@@ -61,7 +69,7 @@ class Transcript:
                     "start": s.start,
                     "end": s.end,
                     "text": s.text,
-                    "words": [asdict(w) for w in s.words],
+                    "words": [w.to_dict() for w in s.words],
                 }
                 for s in self.segments
             ],
