@@ -292,6 +292,7 @@ class ShootFixture:
     truth: dict[str, tuple[float, float]]  # camera → (offset_s, drift_ppm)
     duration: float  # of the timeline (the mics)
     origin: str
+    turns: list[tuple[str, float, float]]  # (speaker, start s, end s) of each turn, on the timeline
 
 
 SHOOT_TOML = """season = 1
@@ -299,6 +300,9 @@ number = 7
 slug = "{slug}"
 title = "Un tournage à deux caméras"
 guest = "Awa Diallo"
+
+[speakers]
+host = "Camille Martin"
 
 [[shoot.cameras]]
 name = "host-cam"
@@ -325,7 +329,7 @@ def make_shoot(folder: Path, slug: str = "tournage-deux-cameras") -> ShootFixtur
     4.25 s before the mics with a clock 145 ppm fast; a wide camera (AAC sound, one file) started
     3.7 s after them, 145 ppm slow. Two mics (host, guest) make the timeline."""
     folder.mkdir(parents=True, exist_ok=True)
-    host, guest, origin = conversation(folder)
+    host, guest, turns, origin = conversation_turns(folder)
     duration = len(host) / SHOOT_RATE
     (folder / "audio").mkdir(exist_ok=True)
     write_wav(host, folder / "audio" / "host.wav")
@@ -340,4 +344,4 @@ def make_shoot(folder: Path, slug: str = "tournage-deux-cameras") -> ShootFixtur
     camera_files(scratch, folder / "B001", "WIDE", ext=".MP4", audio_codec="aac", size="256x144")
     episode = folder / "episode.toml"
     episode.write_text(SHOOT_TOML.format(slug=slug), encoding="utf-8")
-    return ShootFixture(folder, episode, truth, duration, origin)
+    return ShootFixture(folder, episode, truth, duration, origin, turns)

@@ -79,3 +79,12 @@ def test_a_shoot_publishes_without_a_footage_argument(
     assert manifest["shoot"]["footage_camera"] == "host-cam"
     assert abs(manifest["source"]["duration"] - shoot.duration) < 0.05  # the timeline's length
     assert manifest["clips"] and manifest["transcript"]["words"] > 20
+    # Who speaks: each word on the speaker of the mic that led while it was said.
+    document = load_json((store / manifest["transcript"]["json"]).read_bytes())
+    words = [w for s in document["segments"] for w in s["words"]]
+    said = [(w, who) for w in words for who, a, b in shoot.turns if a <= (w["start"] + w["end"]) / 2 < b]
+    right = sum(w.get("speaker") == who for w, who in said)
+    assert len(said) >= 0.9 * len(words) and right >= 0.95 * len(said), (right, len(said), len(words))
+    speakers = manifest["transcript"]["speakers"]
+    assert {k: v["name"] for k, v in speakers.items()} == {"host": "Camille Martin", "guest": "Awa Diallo"}
+    assert sum(v["words"] for v in speakers.values()) == sum(1 for w in words if w.get("speaker"))

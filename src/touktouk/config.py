@@ -255,6 +255,8 @@ class EpisodeConfig(_Strict):
     titles: dict[str, str] = {}
     # The real shoot (README, Real shoots): published when no footage file is given.
     shoot: Shoot | None = None
+    # Display names of the speakers, by id: the mics' speaker names ("host", "guest"), or S1, S2…
+    speakers: dict[Annotated[str, Field(min_length=1, max_length=40)], str] = {}
 
     @property
     def episode_id(self) -> str:

@@ -43,10 +43,12 @@ from touktouk.orchestration.tasks import (
     extract_audio_task,
     fetch_footage_task,
     fix_transcript_task,
+    label_speakers_task,
     probe_task,
     publish_task,
     render_clip_task,
     render_cover_task,
+    speaker_turns_task,
     store_master_task,
     transcribe_task,
     translate_task,
@@ -312,6 +314,7 @@ def _publish(
         if inputs.series.render.youtube_master
         else None
     )
+    turns = speaker_turns_task.submit(inputs, return_state=False)  # beside the transcription too
     workdir = Path(tempfile.mkdtemp(prefix="touktouk-"))
     try:
         audio = extract_audio_task(inputs.footage, workdir)
@@ -320,7 +323,7 @@ def _publish(
         raw = transcribe_task(audio, inputs.series, prompt)
         require_speech(inputs, raw)
         decided = episode_decisions(inputs, decisions)
-        transcript = fix_transcript_task(raw, decided)
+        transcript = label_speakers_task(fix_transcript_task(raw, decided), turns.result())
         transcript_files = write_transcript_task(transcript, inputs.series, workdir)
         if translate:
             transcript_files |= translate_task(audio, inputs.series, translate, workdir)

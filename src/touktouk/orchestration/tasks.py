@@ -21,12 +21,14 @@ from touktouk.pipeline.job import EpisodeJob, RenderJob
 from touktouk.pipeline.master import render_and_store_master, store_footage
 from touktouk.pipeline.metadata import describe_episode
 from touktouk.pipeline.plans import plan_clips
+from touktouk.pipeline.speakers import label_speakers, speaker_turns
 from touktouk.pipeline.transcript import translate, write_transcript
 from touktouk.progress import ProgressLog
 from touktouk.publish.commit import Inputs, StoredClip, publish_outputs
 from touktouk.render.probe import MediaInfo, extract_audio, probe
 from touktouk.review.decisions import Decisions
 from touktouk.runlog import run_logger
+from touktouk.shoot.speakers import Turn
 from touktouk.stages import staged
 from touktouk.store.base import StoredObject
 from touktouk.transcribe.run import transcribe
@@ -106,6 +108,19 @@ def translate_task(audio: Path, series: SeriesConfig, target: str, workdir: Path
 def fix_transcript_task(transcript: Transcript, decisions: Decisions) -> Transcript:
     """The producer's word fixes (see `pipeline.decide.fix_transcript`)."""
     return fix_transcript(transcript, decisions, run_logger(log))
+
+
+@task(name="who speaks", cache_policy=NO_CACHE)
+@staged("who speaks")
+def speaker_turns_task(inputs: Inputs) -> list[Turn]:
+    """Who speaks when (see `pipeline.speakers.speaker_turns`): beside the transcription."""
+    return speaker_turns(inputs, run_logger(log))
+
+
+@task(name="label speakers", cache_policy=NO_CACHE)
+@staged("label speakers")
+def label_speakers_task(transcript: Transcript, turns: list[Turn]) -> Transcript:
+    return label_speakers(transcript, turns)
 
 
 @task(name="choose clips", cache_policy=NO_CACHE)

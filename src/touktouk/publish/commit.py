@@ -21,6 +21,7 @@ from touktouk.render.encode import OutputSpec
 from touktouk.render.master import MASTER_HEIGHT, MASTER_WIDTH
 from touktouk.render.probe import MediaInfo
 from touktouk.review.suspects import flag_words
+from touktouk.shoot.speakers import speaker_summary
 from touktouk.store.base import Store, StoredObject, StoreError, guess_content_type, sha256_and_size
 from touktouk.store.keys import (
     clip_metadata_key,
@@ -263,6 +264,7 @@ def publish_outputs(
         )
 
     def document(listed: Sequence[StoredObject], review: str = "") -> dict[str, Any]:
+        speakers = speaker_summary(transcript, inputs.episode.speakers, inputs.episode.guest)
         return build_manifest(
             series=inputs.series,
             episode=inputs.episode,
@@ -280,6 +282,7 @@ def publish_outputs(
                 "backend": transcript.backend,
                 "model": transcript.model,
                 "words": len(transcript.words),
+                **({"speakers": speakers} if speakers else {}),
             },
             clips=clip_entries,
             metadata=episode_metadata,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -167,3 +168,13 @@ def words_per_speaker(transcript: Transcript) -> dict[str, int]:
         if w.speaker:
             counts[w.speaker] = counts.get(w.speaker, 0) + 1
     return counts
+
+
+def display_name(speaker: str, names: Mapping[str, str], guest: str = "") -> str:
+    """The name the episode file gives a speaker ([speakers]), the guest's for "guest", else the id."""
+    return names.get(speaker) or (guest if speaker == "guest" else "") or speaker
+
+
+def speaker_summary(transcript: Transcript, names: Mapping[str, str], guest: str = "") -> dict[str, dict[str, Any]]:
+    """The manifest's `transcript.speakers`: per speaker id, its display name and word count."""
+    return {k: {"name": display_name(k, names, guest), "words": n} for k, n in words_per_speaker(transcript).items()}
