@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock requirements-openai.txt | sha256sum | cut -c1-12)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock requirements-openai.txt requirements-speakers.txt | sha256sum | cut -c1-12)
 # postgresql: the server binaries for the test of a Prefect server on PostgreSQL (tests/pg_cluster.py
 # starts its own throw-away cluster; the package's default cluster is not used).
 DEB_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core fonts-liberation postgresql
@@ -35,13 +35,15 @@ system:
 $(BROWSER_DEPS): tests/browser/package.json tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
-$(STAMP): pyproject.toml requirements.lock requirements-openai.txt
+$(STAMP): pyproject.toml requirements.lock requirements-openai.txt requirements-speakers.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -c requirements.lock -e '.[test]'
 	$(BIN)/touktouk models install base
 	$(BIN)/pip install -q -c requirements.lock -r requirements-openai.txt
 	$(BIN)/pip install -q --no-deps openai-whisper==20250625
+	$(BIN)/pip install -q -c requirements.lock -r requirements-speakers.txt
+	$(BIN)/pip install -q --no-deps resemblyzer==0.1.4
 	$(BIN)/touktouk models convert base
 	rm -f $(VENV)/.installed-* && touch $@
 

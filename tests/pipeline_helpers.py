@@ -33,6 +33,9 @@ platforms = {platforms}
 preset = "ultrafast"
 crf = 28
 youtube_master = {youtube_master}
+
+[speakers]
+diarize = {diarize}
 """
 
 
@@ -44,7 +47,10 @@ def write_series(
     auto_clips: int = 1,
     platforms: tuple[str, ...] = ("tiktok", "x"),
     youtube_master: bool = False,
+    diarize: bool = False,
 ) -> Path:
+    """A series config for tests. `diarize` (telling speakers apart by voice, on in the shipped
+    config) is off unless a test is about it: it loads torch in every test process that publishes."""
     plats = "[" + ", ".join(f'"{p}"' for p in platforms) + "]"
     path.write_text(
         TEST_SERIES.format(
@@ -53,6 +59,7 @@ def write_series(
             auto_clips=auto_clips,
             platforms=plats,
             youtube_master=str(youtube_master).lower(),
+            diarize=str(diarize).lower(),
         ),
         encoding="utf-8",
     )

@@ -113,7 +113,7 @@ def test_truncated_mp4_is_refused(tmp_path: Path, speech_mp4: Path) -> None:
 
 
 @pytest.mark.slow
-def test_silence_only_is_refused_after_transcription_before_any_upload(tmp_path: Path) -> None:
+def test_silence_only_is_refused_before_any_upload(tmp_path: Path) -> None:
     footage = tmp_path / "silence.mp4"
     ffmpeg(
         "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=10", "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo",

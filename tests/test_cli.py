@@ -136,8 +136,9 @@ def test_publish_command_publishes_project_made_french_footage(tmp_path: Path) -
     }
     assert {"Prefect start-up", "transcribe", "render clip", "store footage", "publish"} <= set(rows), result.stdout
     assert int(rows["render clip"]["runs"]) == len(manifest["clips"])
-    # The renders' CPU is ffmpeg's (child processes), the transcription's Whisper's (native threads).
-    for name in ("render clip", "transcribe"):
-        assert float(rows[name]["cpu"]) >= 0.5 * float(rows[name]["wall"]) > 0, rows[name].group(0)
+    # The renders' CPU is ffmpeg's (child processes), the transcription's Whisper's (native threads):
+    # CPU seconds are work, whatever the load, and far more than the tasks' own Python threads do.
+    assert float(rows["render clip"]["cpu"]) >= 2.0 * len(manifest["clips"]), rows["render clip"].group(0)
+    assert float(rows["transcribe"]["cpu"]) >= 3.0, rows["transcribe"].group(0)
     busy = re.search(r"the cores were busy (\d+) % of the wall time", result.stdout)
     assert busy and 5 <= int(busy[1]) <= 100, result.stdout[-2000:]

@@ -48,7 +48,11 @@ def local_publish(french, tmp_path_factory: pytest.TempPathFactory, prefect_harn
     tmp = tmp_path_factory.mktemp("publish-local")
     store = tmp / "store"
     series = write_series(
-        tmp / "touktouk.toml", store=str(store), platforms=("tiktok", "instagram_reels", "x"), youtube_master=True
+        tmp / "touktouk.toml",
+        store=str(store),
+        platforms=("tiktok", "instagram_reels", "x"),
+        youtube_master=True,
+        diarize=True,
     )
     episode = write_episode(
         tmp / "episode.toml",
@@ -140,6 +144,26 @@ def test_transcript_wer_on_real_french_speech(local_publish, french):
     assert len(srt) == len(vtt) > 3
     starts = [e.start for e in srt]
     assert starts == sorted(starts)
+
+
+def test_words_carry_their_speaker_told_apart_by_voice(local_publish, french):
+    """No mics: the speakers come from the voices. The FLEURS episode is read by three people (001
+    and 007 by the same one, 003 and 009 by two others); the espeak-ng fallback by one voice."""
+    m, store = local_publish["manifest"], local_publish["store"]
+    words = [w for s in load_json((store / m["transcript"]["json"]).read_bytes())["segments"] for w in s["words"]]
+    assert all(w.get("speaker", "").startswith("S") for w in words), {w.get("speaker") for w in words}
+    counts = m["transcript"]["speakers"]
+    assert sum(v["words"] for v in counts.values()) == len(words) and set(counts) == {w["speaker"] for w in words}
+    if french.origin == "project":
+        assert set(counts) == {"S1"}, counts
+        return
+
+    def majority(start: float, end: float) -> str:
+        inside = [w["speaker"] for w in words if start <= (w["start"] + w["end"]) / 2 < end]
+        return max(set(inside), key=inside.count)
+
+    clip_001, clip_003, clip_007 = majority(0, 23.4), majority(24.4, 34.6), majority(35.6, 47.2)
+    assert clip_001 == clip_007 != clip_003, (clip_001, clip_003, clip_007)
 
 
 def test_subtitles_are_visibly_burned_in(local_publish):

@@ -64,6 +64,9 @@ platforms = ["tiktok"]
 preset = "ultrafast"
 crf = 30
 youtube_master = false
+
+[speakers]
+diarize = false  # the season is about the server and its workers; each run would load torch
 """
 
 

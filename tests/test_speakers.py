@@ -11,7 +11,6 @@ import pytest
 from media_fixtures import SHOOT_RATE, conversation_turns
 from touktouk.shoot.speakers import (
     FRAME_S,
-    Turn,
     label_words,
     leading_speaker,
     mic_turns,
@@ -19,7 +18,7 @@ from touktouk.shoot.speakers import (
     turns_from_frames,
     words_per_speaker,
 )
-from touktouk.types import Segment, Transcript, Word
+from touktouk.types import Segment, Transcript, Turn, Word
 
 
 def words_over(truth: list[tuple[str, float, float]], length: float = 0.3) -> list[tuple[Word, str]]:

@@ -103,6 +103,13 @@ class RenderSettings(_Strict):
     youtube_master: bool = Field(True, description="Also render a YouTube-ready 1920x1080 master of the episode")
 
 
+class SpeakerSettings(_Strict):
+    """Who speaks when (README, Who speaks): from a shoot's mics, else from the voices in the mix."""
+
+    diarize: bool = Field(True, description="Without mics, tell the speakers apart by their voices")
+    max_speakers: Annotated[int, Field(ge=1, le=4)] = 4
+
+
 class TemplateSettings(_Strict):
     """Override of a platform's French template; fields: {series} {title} {guest} {organisation}
     {cause} {hook} {episode} {season} {episode_url} {hashtags}."""
@@ -143,6 +150,7 @@ class SeriesConfig(_Strict):
     clips: ClipSettings = ClipSettings()
     render: RenderSettings = RenderSettings()
     captions: CaptionSettings = CaptionSettings()
+    speakers: SpeakerSettings = SpeakerSettings()
     templates: dict[str, TemplateSettings] = Field(default_factory=dict)
     notify_webhook: str = Field(
         "", description="URL that receives a JSON message when a proposal waits for review; empty = none"

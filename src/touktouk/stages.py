@@ -9,8 +9,9 @@ tasks it runs; on Dask workers there is none and `stage` does nothing). A stage'
   /proc/self/task/<thread>/children every `SAMPLE_S` (Linux; a child's last fraction of a sample
   can be missed, and elsewhere this part is 0; a process the thread started before, such as
   Prefect's temporary server, is not the stage's);
-- for a stage that runs native worker threads of its own (Whisper's compute threads: `native=True`),
-  the CPU time of the process's threads that belong to no stage, while it runs.
+- for a stage that runs native worker threads of its own (Whisper's or the voice encoder's compute
+  threads: `native=True`), the CPU time of the process's threads that belong to no stage, while it
+  runs (split equally between such stages when two run at once).
 
 The run's own totals are exact: the wall time, and the CPU time of the process and of every
 process it started (`resource.getrusage`), from which `busy` = CPU / cores / wall.

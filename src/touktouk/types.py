@@ -35,6 +35,15 @@ class Word:
 
 
 @dataclass(frozen=True)
+class Turn:
+    """One person speaking from `start` to `end` (seconds): a mic's speaker name, or S1, S2…"""
+
+    start: float
+    end: float
+    speaker: str
+
+
+@dataclass(frozen=True)
 class Segment:
     start: float
     end: float

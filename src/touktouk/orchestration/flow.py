@@ -49,6 +49,7 @@ from touktouk.orchestration.tasks import (
     render_clip_task,
     render_cover_task,
     speaker_turns_task,
+    speech_regions_task,
     store_master_task,
     transcribe_task,
     translate_task,
@@ -61,6 +62,7 @@ from touktouk.pipeline.inputs import (
     load_inputs,
     refuse_other_footage,
     require_speech,
+    require_voice,
     resolve_episode,
     validate_picks,
     with_overrides,
@@ -295,29 +297,30 @@ def _publish(
     validate_picks(inputs, info.duration)
     if not replace:
         refuse_other_footage(inputs)
-    # Nothing needs the stored footage before the renders: hash and store it beside the audio
-    # extraction and the transcription, and start the YouTube master (it needs no transcript) as
-    # soon as it is stored.
-    stored = store_master_task.submit(inputs)
-    episode_job = EpisodeJob(
-        store_url=inputs.store_url,
-        endpoint_url=inputs.series.endpoint_url or None,
-        prefix=episode_prefix(inputs.series, inputs.episode),
-        episode_id=inputs.episode.episode_id,
-        footage_hint=str(inputs.footage.resolve()),
-        info=info,
-        series=inputs.series,
-        config_dir=inputs.config_dir,
-    )
-    yt_future = (
-        youtube_master_task.submit(episode_job, stored, return_state=False)
-        if inputs.series.render.youtube_master
-        else None
-    )
-    turns = speaker_turns_task.submit(inputs, return_state=False)  # beside the transcription too
     workdir = Path(tempfile.mkdtemp(prefix="touktouk-"))
     try:
         audio = extract_audio_task(inputs.footage, workdir)
+        speech = speech_regions_task(audio)
+        require_voice(inputs, speech)  # silent footage: refused before anything is stored
+        # Nothing needs the stored footage before the renders: hash and store it beside the
+        # transcription, and start the YouTube master (it needs no transcript) as soon as it is stored.
+        stored = store_master_task.submit(inputs)
+        episode_job = EpisodeJob(
+            store_url=inputs.store_url,
+            endpoint_url=inputs.series.endpoint_url or None,
+            prefix=episode_prefix(inputs.series, inputs.episode),
+            episode_id=inputs.episode.episode_id,
+            footage_hint=str(inputs.footage.resolve()),
+            info=info,
+            series=inputs.series,
+            config_dir=inputs.config_dir,
+        )
+        yt_future = (
+            youtube_master_task.submit(episode_job, stored, return_state=False)
+            if inputs.series.render.youtube_master
+            else None
+        )
+        turns = speaker_turns_task.submit(inputs, audio, speech, return_state=False)  # beside the transcription too
         ep = inputs.episode
         prompt = vocabulary_prompt(ep.guest, ep.organisation, ep.cause, *ep.hashtags)
         raw = transcribe_task(audio, inputs.series, prompt)

@@ -28,11 +28,11 @@ from touktouk.publish.commit import Inputs, StoredClip, publish_outputs
 from touktouk.render.probe import MediaInfo, extract_audio, probe
 from touktouk.review.decisions import Decisions
 from touktouk.runlog import run_logger
-from touktouk.shoot.speakers import Turn
 from touktouk.stages import staged
 from touktouk.store.base import StoredObject
 from touktouk.transcribe.run import transcribe
-from touktouk.types import ClipPlan, Transcript
+from touktouk.transcribe.vad import open_pcm, pcm_speech_regions
+from touktouk.types import ClipPlan, Transcript, Turn
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +110,19 @@ def fix_transcript_task(transcript: Transcript, decisions: Decisions) -> Transcr
     return fix_transcript(transcript, decisions, run_logger(log))
 
 
+@task(name="find speech", cache_policy=NO_CACHE)
+@staged("find speech")
+def speech_regions_task(audio: Path) -> list[tuple[float, float]]:
+    """Where the sound has speech (Silero VAD): silent footage is refused before anything is stored."""
+    with open_pcm(audio) as pcm:
+        return pcm_speech_regions(pcm)
+
+
 @task(name="who speaks", cache_policy=NO_CACHE)
-@staged("who speaks")
-def speaker_turns_task(inputs: Inputs) -> list[Turn]:
+@staged("who speaks", native=True)
+def speaker_turns_task(inputs: Inputs, audio: Path, regions: list[tuple[float, float]]) -> list[Turn]:
     """Who speaks when (see `pipeline.speakers.speaker_turns`): beside the transcription."""
-    return speaker_turns(inputs, run_logger(log))
+    return speaker_turns(inputs, audio, regions, run_logger(log))
 
 
 @task(name="label speakers", cache_policy=NO_CACHE)

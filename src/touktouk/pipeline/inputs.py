@@ -89,12 +89,23 @@ def validate_picks(inputs: Inputs, duration: float) -> None:
 
 
 def require_speech(inputs: Inputs, transcript: Transcript) -> None:
-    """Refuse footage in which Whisper heard nothing, before anything is rendered or stored."""
+    """Refuse footage in which Whisper heard nothing, before anything is rendered."""
     if not transcript.words:
-        raise MediaError(
-            f"{inputs.footage}: no speech found in the sound track, so there is nothing to transcribe or clip; "
-            "check that this is the right file and that its microphone was not muted."
-        )
+        raise MediaError(_no_speech(inputs))
+
+
+def require_voice(inputs: Inputs, regions: Sequence[tuple[float, float]]) -> None:
+    """Refuse footage in which the voice-activity detector found no speech, before anything is
+    stored (the footage is stored beside the transcription, which would only find nothing later)."""
+    if not regions:
+        raise MediaError(_no_speech(inputs))
+
+
+def _no_speech(inputs: Inputs) -> str:
+    return (
+        f"{inputs.footage}: no speech found in the sound track, so there is nothing to transcribe or clip; "
+        "check that this is the right file and that its microphone was not muted."
+    )
 
 
 PREFLIGHT_PROBE_KEY = "touktouk-preflight-check"

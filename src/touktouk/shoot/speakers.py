@@ -16,12 +16,12 @@ turn after leading for `min_on_s`, and keeps it through pauses and unclear frame
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from touktouk.types import Segment, Transcript, Word
+from touktouk.types import Segment, Transcript, Turn, Word
 
 FRAME_S = 0.02
 LEAD_DB = 6.0  # the speaker's mic is this much above every other, relative to each mic's own speech
@@ -29,13 +29,6 @@ FLOOR_DB = 12.0  # and its mic this much above its own noise floor
 MIN_ON_S = 0.12
 HOLD_S = 0.5
 NEAREST_S = 1.0  # a word in no turn takes the nearest turn's speaker within this distance
-
-
-@dataclass(frozen=True)
-class Turn:
-    start: float
-    end: float
-    speaker: str
 
 
 def frame_levels(signal: np.ndarray, rate: int, frame_s: float = FRAME_S) -> np.ndarray:
