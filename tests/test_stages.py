@@ -40,12 +40,12 @@ def test_a_child_process_counts_for_the_stage_that_started_it_not_for_the_one_be
     def child() -> None:
         with stage("child process"):
             gate.wait()
-            subprocess.run([sys.executable, "-c", BURN.format(s=0.8)], check=True)
+            subprocess.run([sys.executable, "-c", BURN.format(s=1.5)], check=True)
 
     def idle() -> None:
         with stage("waiting"):
             gate.wait()
-            time.sleep(1.0)
+            time.sleep(1.7)
 
     with current_log(2) as log:
         # as Prefect's thread pool runs a task: in a copy of the submitting context
@@ -56,9 +56,9 @@ def test_a_child_process_counts_for_the_stage_that_started_it_not_for_the_one_be
             t.join()
     times = log.close()
     rows = {r.name: r for r in times.rows}
-    assert 0.6 <= rows["child process"].cpu <= 1.2, rows
+    assert 0.9 <= rows["child process"].cpu <= 1.9, rows  # a sample every 0.5 s: its last one may be missed
     assert rows["waiting"].cpu < 0.1, rows
-    assert rows["waiting"].wall >= 1.0
+    assert rows["waiting"].wall >= 1.7
     # The run's total is exact (getrusage): it holds the child's CPU and more than the stages'.
     assert times.cpu >= rows["child process"].cpu - 0.05
 
