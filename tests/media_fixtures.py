@@ -341,7 +341,7 @@ def make_shoot(folder: Path, slug: str = "tournage-deux-cameras") -> ShootFixtur
     camera_files(scratch, folder / "A001", "C", split_at=half)
     off, ppm = truth["wide"]
     scratch = camera_scratch(host, guest, off, ppm, (duration - off - 2.0) * (1 + ppm * 1e-6), seed=2)
-    camera_files(scratch, folder / "B001", "WIDE", ext=".MP4", audio_codec="aac", size="256x144")
+    camera_files(scratch, folder / "B001", "WIDE", ext=".MP4", audio_codec="aac")
     episode = folder / "episode.toml"
     episode.write_text(SHOOT_TOML.format(slug=slug), encoding="utf-8")
     return ShootFixture(folder, episode, truth, duration, origin, turns)

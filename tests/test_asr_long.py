@@ -25,8 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 MEMORY_BOUND_MB = 2048
 TWO_HOURS = 7200.0
 # Words found in each burst against the excerpt transcribed alone: 0.94-1.09 measured over three
-# runs on 2026-12-02 (the decoder's temperature fallback samples, so runs differ); 0.09 of margin.
-KEPT_SHARE = 0.85
+# runs on 2026-12-02 and 0.84 (fr-009) in a fourth, on CI (seeding ctranslate2 before each window did
+# not make runs repeat: its sampling runs in its own threads); 0.09 of margin under the lowest. A
+# lost or misplaced window keeps next to none.
+KEPT_SHARE = 0.75
 # Where the FLEURS clips are said in the 2-hour episode (seconds). fr-001 (23.4 s) straddles the
 # 1200 s boundary of the VAD's 10-minute chunks and of a decoding window; fr-009 ends 5 s before
 # the end of the file.

@@ -1,9 +1,10 @@
 """A real shoot made into one footage file: two cameras (one split on its card) placed by their
-sound on the mics' timeline, the host's camera conformed under the mics' mix; bad shoots refused
-in one sentence naming the file."""
+sound on the mics' timeline and cut by who speaks (the multicam program) under the mics' mix, or
+the host's camera alone; bad shoots refused in one sentence naming the file."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from pathlib import Path
@@ -12,11 +13,11 @@ import numpy as np
 import pytest
 
 from media_fixtures import SHOOT_RATE, ShootFixture, camera_files, frame_numbers, make_shoot, silent_video
-from touktouk.config import RenderSettings, load_episode
+from touktouk.config import MulticamSettings, RenderSettings, load_episode
 from touktouk.errors import MediaError
 from touktouk.render.probe import probe
 from touktouk.shoot.assemble import AssembledShoot, assemble_shoot
-from touktouk.shoot.conform import Conform, conform
+from touktouk.shoot.conform import Conform, conform, fit_filter, switch_commands
 from touktouk.shoot.decode import decode_mono, mix
 from touktouk.shoot.parts import read_part
 from touktouk.shoot.sync import MIN_CONFIDENCE, Placement, place
@@ -59,18 +60,66 @@ def expected_frames(count: int, offset: float, drift_ppm: float, rate: int = 25)
     return np.round((np.arange(count) / rate - offset) * (1 + drift_ppm * 1e-6) * rate).astype(int)
 
 
-def test_the_conformed_picture_shows_the_right_camera_frame_at_every_frame(
+def camera_shown(shown: np.ndarray, truth: dict[str, tuple[float, float]]) -> list[str | None]:
+    """Per frame, the camera whose frame it shows at that timeline time (None: none of them)."""
+    expected = {name: expected_frames(len(shown), *placed) for name, placed in truth.items()}
+    return [next((k for k, e in expected.items() if abs(int(f) - e[i]) <= 1), None) for i, f in enumerate(shown)]
+
+
+def test_the_multicam_program_shows_the_speakers_camera_and_the_right_frame_at_every_frame(
     shoot: ShootFixture, assembled: AssembledShoot
 ) -> None:
     info = probe(assembled.footage)
     assert abs(info.duration - shoot.duration) < 0.04
     shown = np.array(frame_numbers(assembled.footage))
     assert len(shown) == round(shoot.duration * 25)
+    shots = assembled.record["cut"]["shots"]
+    assert shots[0]["start"] == 0 and abs(shots[-1]["end"] - len(shown) / 25) < 1e-6
+    assert all(a["end"] == b["start"] for a, b in itertools.pairwise(shots))
+    assert all(s["end"] - s["start"] >= 2.0 for s in shots)
+    # Every frame is the frame the named camera shot at that moment (drift corrected, ±1 frame),
+    # and the cut switches exactly on its frames: no black, no frame of the other camera.
+    cut = np.empty(len(shown), dtype=object)
+    for s in shots:
+        cut[round(s["start"] * 25) : round(s["end"] * 25)] = s["camera"]
+    on = camera_shown(shown, shoot.truth)
+    assert [i for i, (a, b) in enumerate(zip(on, cut, strict=True)) if a != b] == []
+    # The speaker's camera through each turn longer than 4 s (the guest has only the wide).
+    frames_of = {"host": "host-cam", "guest": "wide"}
+    long_turns = [t for t in shoot.turns if t[2] - t[1] > 4]
+    right = [
+        who for who, a, b in long_turns
+        if on[round(a * 25) : round(b * 25)].count(frames_of[who]) > 0.5 * (round(b * 25) - round(a * 25))
+    ]  # fmt: skip
+    assert len(long_turns) >= 3 and len(right) >= 0.9 * len(long_turns), (long_turns, shots)
+    # The wide started 3.7 s after the mics and stopped 2 s before them: never shown then.
+    wide = next(s for s in assembled.record["sources"] if s["name"] == "wide")
+    assert all(s["start"] >= wide["offset_s"] - 0.04 for s in shots if s["camera"] == "wide")
+
+
+def test_with_the_multicam_cut_off_the_footage_is_the_hosts_camera(shoot: ShootFixture, tmp_path: Path) -> None:
+    episode = load_episode(shoot.episode)
+    assert episode.shoot is not None
+    made = assemble_shoot(episode.shoot, shoot.folder, FAST, MulticamSettings(enabled=False), cache_dir=tmp_path)
+    assert "cut" not in made.record
+    shown = np.array(frame_numbers(made.footage))
     offset, drift = shoot.truth["host-cam"]
     # Drift corrected: at the end of the file the camera is 9 ms (a quarter frame) ahead; every
     # frame is the one the camera shot at that moment, give or take the rounding of one frame.
     assert np.abs(shown - expected_frames(len(shown), offset, drift)).max() <= 1
     assert (np.diff(shown) >= 0).all()
+
+
+def test_the_program_fits_square_pixels_and_switches_half_a_frame_early() -> None:
+    from fractions import Fraction
+
+    assert fit_filter((1920, 1080), Fraction(1)).startswith("setsar=1,scale=w=1920:h=1080")
+    anamorphic = fit_filter((1920, 1080), Fraction(4, 3))
+    assert anamorphic.startswith("scale=w=2*trunc(iw*4/3/2):h=ih,setsar=1,") and "pad=w=1920:h=1080" in anamorphic
+    cuts = [(0, 50, "a"), (50, 100, "b"), (100, 150, "a")]
+    assert switch_commands(cuts, ["a", "b"], Fraction(25)) == (
+        "1.980000 streamselect@cut map 1;3.980000 streamselect@cut map 0"
+    )
 
 
 def test_the_conformed_sound_is_the_mics_mix_untouched(shoot: ShootFixture, assembled: AssembledShoot) -> None:

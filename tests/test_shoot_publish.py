@@ -88,3 +88,11 @@ def test_a_shoot_publishes_without_a_footage_argument(
     speakers = manifest["transcript"]["speakers"]
     assert {k: v["name"] for k, v in speakers.items()} == {"host": "Camille Martin", "guest": "Awa Diallo"}
     assert sum(v["words"] for v in speakers.values()) == sum(1 for w in words if w.get("speaker"))
+    # The multicam cut, on the transcript's clock: each cut lands between two words, never inside
+    # one. Whisper's word edges run up to 0.3 s into the pauses around them (and the base model
+    # sometimes stretches one "word" over a silence of seconds): 0.15 s of edge, words under 1.5 s.
+    cuts = [s["start"] for s in manifest["shoot"]["cut"]["shots"][1:]]
+    assert cuts and {s["camera"] for s in manifest["shoot"]["cut"]["shots"]} == {"host-cam", "wide"}
+    spoken = [w for w in words if w["end"] - w["start"] < 1.5]
+    inside = [(c, w["text"]) for c in cuts for w in spoken if w["start"] + 0.15 < c < w["end"] - 0.15]
+    assert inside == [], inside

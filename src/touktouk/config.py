@@ -110,6 +110,21 @@ class SpeakerSettings(_Strict):
     max_speakers: Annotated[int, Field(ge=1, le=4)] = 4
 
 
+class MulticamSettings(_Strict):
+    """The multicam cut of a shoot with several cameras and a mic per person (README, Multicam)."""
+
+    enabled: bool = Field(True, description="Cut between the cameras by who speaks; false = the host's camera only")
+    min_shot_s: Annotated[float, Field(ge=0.5, le=30)] = Field(2.0, description="No shot shorter than this")
+    max_shot_s: Annotated[float, Field(ge=4, le=600)] = Field(
+        12.0, description="A shot on one speaker longer than this cuts away to the listener"
+    )
+    cutaway_s: Annotated[float, Field(ge=0.5, le=30)] = Field(2.5, description="How long a cut-away lasts at least")
+    wide_after_s: Annotated[float, Field(ge=0.2, le=60)] = Field(
+        1.5, description="Silence or crosstalk between turns this long goes to the wide camera"
+    )
+    lead_s: Annotated[float, Field(ge=0, le=2)] = Field(0.2, description="Cut this long before the next speaker starts")
+
+
 class TemplateSettings(_Strict):
     """Override of a platform's French template; fields: {series} {title} {guest} {organisation}
     {cause} {hook} {episode} {season} {episode_url} {hashtags}."""
@@ -151,6 +166,7 @@ class SeriesConfig(_Strict):
     render: RenderSettings = RenderSettings()
     captions: CaptionSettings = CaptionSettings()
     speakers: SpeakerSettings = SpeakerSettings()
+    multicam: MulticamSettings = MulticamSettings()
     templates: dict[str, TemplateSettings] = Field(default_factory=dict)
     notify_webhook: str = Field(
         "", description="URL that receives a JSON message when a proposal waits for review; empty = none"

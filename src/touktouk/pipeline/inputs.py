@@ -67,7 +67,7 @@ def assemble_inputs(inputs: Inputs, log: Any = None) -> Inputs:
     if inputs.shoot != {} or shoot is None:
         return inputs
     base = Path(inputs.episode_file).expanduser().resolve().parent
-    made = assemble_shoot(shoot, base, inputs.series.render, log=log)
+    made = assemble_shoot(shoot, base, inputs.series.render, inputs.series.multicam, log=log)
     return replace(inputs, footage=made.footage, shoot=made.record)
 
 

@@ -10,13 +10,11 @@ from typing import Any
 
 from touktouk.publish.commit import Inputs
 from touktouk.shoot.decode import decode_mono
-from touktouk.shoot.speakers import label_words, mic_turns
+from touktouk.shoot.speakers import LEVEL_RATE, label_words, mic_turns
 from touktouk.transcribe.vad import open_pcm, pcm_speech_regions
 from touktouk.types import Transcript, Turn
 from touktouk.voices.cluster import diarize_embeddings
 from touktouk.voices.embed import HOP_S, embed_regions
-
-SPEAKER_RATE = 8000  # Hz: levels per 20 ms need no more
 
 
 def speaker_turns(inputs: Inputs, audio: Path, regions: Sequence[tuple[float, float]], log: Any) -> list[Turn]:
@@ -29,10 +27,9 @@ def speaker_turns(inputs: Inputs, audio: Path, regions: Sequence[tuple[float, fl
         return diarize_audio(audio, settings.max_speakers, log, regions) if settings.diarize else []
     base = Path(inputs.episode_file).expanduser().resolve().parent
     mics = {
-        m.speaker: decode_mono(base / m.file, SPEAKER_RATE, what=f"the mic of speaker '{m.speaker}'")
-        for m in shoot.mics
+        m.speaker: decode_mono(base / m.file, LEVEL_RATE, what=f"the mic of speaker '{m.speaker}'") for m in shoot.mics
     }
-    turns = mic_turns(mics, SPEAKER_RATE)
+    turns = mic_turns(mics, LEVEL_RATE)
     spoken: dict[str, float] = {}
     for t in turns:
         spoken[t.speaker] = spoken.get(t.speaker, 0.0) + t.end - t.start

@@ -1,9 +1,11 @@
 """A shoot made into one footage file: cameras joined and placed on the timeline by their sound,
 the conformed footage written once into a cache folder keyed by everything it depends on.
 
-The timeline is the mics' clock (or the recorder's; without either, the first camera's). This step
-publishes one camera (the first that shows the host, else the first) under the reference sound;
-the other cameras are placed and recorded too, ready for the multicam cut.
+The timeline is the mics' clock (or the recorder's; without either, the first camera's). With a
+mic per person and at least two cameras that say whom they show, the footage is the multicam
+program: the cut follows who speaks (`shoot.cuts`, from the mics' levels) and switches between
+the cameras laid on the timeline. Otherwise it is one camera (the first that shows the host, else
+the first) under the reference sound; the other cameras are placed and recorded all the same.
 """
 
 from __future__ import annotations
@@ -17,15 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from touktouk.codeversion import source_version
-from touktouk.config import RenderSettings, Shoot, ShootCamera
+from touktouk.config import MulticamSettings, RenderSettings, Shoot, ShootCamera
 from touktouk.errors import MediaError
 from touktouk.hashing import file_sha256
 from touktouk.progress import ProgressLog
-from touktouk.shoot.conform import Conform, conform
+from touktouk.shoot.conform import Conform, Program, conform, render_program
 from touktouk.shoot.correlate import Signal
+from touktouk.shoot.cuts import Angle, CutRules, Shot, on_frames, plan_cut
 from touktouk.shoot.decode import decode_mono, mix
 from touktouk.shoot.parts import Part, check_follow_on, join_parts, read_part
+from touktouk.shoot.speakers import LEVEL_RATE, mic_turns, voiced_spans
 from touktouk.shoot.sync import MIN_CONFIDENCE, SYNC_RATE, Placement, place
+from touktouk.streams import display_width
 
 SHOOT_CACHE_ENV = "TOUKTOUK_SHOOT_CACHE"
 FOOTAGE_NAME = "footage.mp4"
@@ -100,17 +105,52 @@ def read_shoot(shoot: Shoot, base: Path) -> list[_Camera]:
     return cameras
 
 
-def cache_key(shoot: Shoot, base: Path, render: RenderSettings) -> str:
-    """The SHA-256 of every file's bytes, the shoot as written, the encode settings and the code."""
+def cache_key(shoot: Shoot, base: Path, render: RenderSettings, multicam: MulticamSettings | None = None) -> str:
+    """The SHA-256 of every file's bytes, the shoot as written, the encode and cut settings and the code."""
     files = [f for c in shoot.cameras for f in c.files] + [m.file for m in shoot.mics]
     files += [shoot.recorder] if shoot.recorder else []
     parts = {
         "shoot": shoot.model_dump(mode="json"),
         "files": {f: file_sha256(base / f) for f in files},
         "encode": [render.preset, render.crf],
+        "multicam": (multicam or MulticamSettings()).model_dump(mode="json"),
         "code": source_version(("touktouk.shoot",)),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def angles(cameras: list[_Camera], placements: dict[str, Placement]) -> list[Angle]:
+    """The cameras the cut can choose from (those that say whom they show), each with the stretch
+    of the timeline it rolls over."""
+    out = []
+    for c in cameras:
+        if c.config.shows:
+            p, seconds = placements[c.config.name], sum(part.video_seconds for part in c.parts)
+            out.append(Angle(c.config.name, c.config.shows, p.timeline_time(0.0), p.timeline_time(seconds)))
+    return out
+
+
+def multicam_cut(shoot: Shoot, settings: MulticamSettings) -> bool:
+    """Whether the shoot gets the multicam cut: a mic per person and two cameras that show someone."""
+    return settings.enabled and bool(shoot.mics) and sum(1 for c in shoot.cameras if c.shows) >= 2
+
+
+def cut_rules(settings: MulticamSettings) -> CutRules:
+    return CutRules(
+        min_shot_s=settings.min_shot_s, max_shot_s=settings.max_shot_s, cutaway_s=settings.cutaway_s,
+        wide_after_s=settings.wide_after_s, lead_s=settings.lead_s,
+    )  # fmt: skip
+
+
+def plan_shoot_cut(
+    shoot: Shoot, base: Path, duration: float, cameras: list[Angle], settings: MulticamSettings
+) -> list[Shot]:
+    """The shoot's cut from its mics: who speaks when (`speakers.mic_turns`), where anyone does."""
+    mics = {
+        m.speaker: decode_mono(base / m.file, LEVEL_RATE, what=f"the mic of speaker '{m.speaker}'") for m in shoot.mics
+    }
+    turns, voiced = mic_turns(mics, LEVEL_RATE), voiced_spans(mics, LEVEL_RATE)
+    return plan_cut(turns, duration, cameras, voiced, cut_rules(settings))
 
 
 def footage_camera(shoot: Shoot) -> ShootCamera:
@@ -145,13 +185,30 @@ def _place(cam: _Camera, joined: Path, reference: Signal) -> Placement:
     return placed
 
 
+def _why(shots: list[Shot], at: float) -> str:
+    """The reason of the planned shot at `at` seconds (a frame range's middle)."""
+    return next((s.why for s in shots if s.start <= at < s.end), shots[-1].why if shots else "")
+
+
+def _origin(cam: _Camera, joined: Path) -> float:
+    """The joined file's time 0 (a join of parts is probed again; one part is as probed)."""
+    return read_part(joined, f"camera '{cam.config.name}'").origin if len(cam.parts) > 1 else cam.parts[0].origin
+
+
 def assemble_shoot(
-    shoot: Shoot, base: Path, render: RenderSettings, *, cache_dir: Path | None = None, log: Any = None
+    shoot: Shoot,
+    base: Path,
+    render: RenderSettings,
+    multicam: MulticamSettings | None = None,
+    *,
+    cache_dir: Path | None = None,
+    log: Any = None,
 ) -> AssembledShoot:
     """The shoot's conformed footage and its record, made once (then read from the cache)."""
     logger = log or _log
+    settings = multicam or MulticamSettings()
     cameras, references = read_shoot(shoot, base), _reference(shoot)
-    folder = (cache_dir or shoot_cache_dir()).expanduser() / cache_key(shoot, base, render)[:32]
+    folder = (cache_dir or shoot_cache_dir()).expanduser() / cache_key(shoot, base, render, settings)[:32]
     footage, record_file = folder / FOOTAGE_NAME, folder / RECORD_NAME
     if footage.is_file() and record_file.is_file():
         logger.info("Shoot: conformed footage unchanged, taken from the cache (%s)", footage)
@@ -188,17 +245,41 @@ def assemble_shoot(
     chosen = footage_camera(shoot)
     cam = next(c for c in cameras if c.config is chosen)
     main = joined[chosen.name]
-    job = Conform(
-        camera=main,
-        origin=read_part(main, f"camera '{chosen.name}'").origin if len(cam.parts) > 1 else cam.parts[0].origin,
-        rate=cam.parts[0].rate,
-        placement=placements[chosen.name],
-        reference=tuple(base / f for _, _, f in references) or (main,),
-        duration=duration,
-        preset=render.preset,
-        crf=render.crf,
-    )
-    conform(job, footage, ProgressLog(logger, label="Conforming the shoot", of="of the timeline"))
-    record = {"timeline": timeline, "duration_s": round(duration, 3), "footage_camera": chosen.name, "sources": sources}
+    rate, refs = cam.parts[0].rate, tuple(base / f for _, _, f in references) or (main,)
+
+    def laid(c: _Camera) -> Conform:  # on the timeline, at the footage camera's frame rate
+        path = joined[c.config.name]
+        origin, placement = _origin(c, path), placements[c.config.name]
+        return Conform(path, origin, rate, placement, refs, duration, render.preset, render.crf)
+
+    record: dict[str, Any] = {
+        "timeline": timeline, "duration_s": round(duration, 3), "footage_camera": chosen.name, "sources": sources,
+    }  # fmt: skip
+    if multicam_cut(shoot, settings):
+        shots = plan_shoot_cut(shoot, base, duration, angles(cameras, placements), settings)
+        cuts = on_frames(shots, float(rate))
+        used = [c for c in cameras if any(name == c.config.name for _, _, name in cuts)]
+        width, height, sar = cam.parts[0].video[1], cam.parts[0].video[2], cam.parts[0].sar
+        program = Program(
+            cameras=tuple((c.config.name, laid(c), c.parts[0].sar) for c in used),
+            cuts=tuple(cuts),
+            size=(display_width(width, sar), height),
+        )
+        logger.info(
+            "Shoot: multicam cut, %d shots on %s (%s)", len(shots), ", ".join(c.config.name for c in used),
+            ", ".join(f"{n} {sum(b - a for a, b, k in cuts if k == n) / float(rate):.0f} s" for n in
+                      [c.config.name for c in used]),
+        )  # fmt: skip
+        render_program(program, footage, ProgressLog(logger, label="Cutting the shoot", of="of the timeline"))
+        record["cut"] = {
+            "rules": settings.model_dump(mode="json", exclude={"enabled"}),
+            "shots": [
+                {"start": round(a / float(rate), 3), "end": round(b / float(rate), 3), "camera": name,
+                 "why": _why(shots, (a + b) / 2 / float(rate))}
+                for a, b, name in cuts
+            ],
+        }  # fmt: skip
+    else:
+        conform(laid(cam), footage, ProgressLog(logger, label="Conforming the shoot", of="of the timeline"))
     record_file.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return AssembledShoot(footage, record)

@@ -16,6 +16,7 @@ from typing import Any
 
 from touktouk.errors import MediaError
 from touktouk.render.ffmpeg import input_path, run_ffmpeg
+from touktouk.streams import parse_sar
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Part:
     timecode: str  # "HH:MM:SS:FF" (or ';' drop-frame) where the camera writes one, else ""
     parameters: str = ""  # the picture's codec parameters (the hash of its extradata: SPS/PPS for H.264)
     origin: float = 0.0  # the source's time 0: its sound's first timestamp (its picture's without sound)
+    sar: Fraction = Fraction(1)  # the shape of its pixels (4:3 on HDV): the multicam program fits it square
 
     @property
     def rate(self) -> Fraction:
@@ -99,6 +101,7 @@ def read_part(path: Path, what: str) -> Part:
         timecode=timecode,
         parameters=str(video.get("extradata_hash", "")),
         origin=float((audio or video).get("start_time") or 0),
+        sar=parse_sar(video.get("sample_aspect_ratio")),
     )
 
 

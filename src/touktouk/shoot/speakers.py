@@ -24,10 +24,12 @@ import numpy as np
 from touktouk.types import Segment, Transcript, Turn, Word
 
 FRAME_S = 0.02
+LEVEL_RATE = 8000  # Hz: the mics are read at this rate (levels per 20 ms need no more)
 LEAD_DB = 6.0  # the speaker's mic is this much above every other, relative to each mic's own speech
 FLOOR_DB = 12.0  # and its mic this much above its own noise floor
 MIN_ON_S = 0.12
 HOLD_S = 0.5
+SPEECH_RANGE_DB = 30.0  # a voice is within this of the mic's speech level (its 95th percentile)
 NEAREST_S = 1.0  # a word in no turn takes the nearest turn's speaker within this distance
 
 
@@ -120,6 +122,37 @@ def turns_from_frames(
 def mic_turns(mics: Mapping[str, np.ndarray], rate: int) -> list[Turn]:
     """The turns of a conversation recorded on one mic per person (samples on one clock)."""
     return turns_from_frames(leading_speaker({k: frame_levels(v, rate) for k, v in mics.items()}))
+
+
+def voiced_spans(
+    mics: Mapping[str, np.ndarray],
+    rate: int,
+    *,
+    floor_db: float = FLOOR_DB,
+    range_db: float = SPEECH_RANGE_DB,
+    frame_s: float = FRAME_S,
+) -> list[tuple[float, float]]:
+    """Where any mic hears a voice, as (start, end) seconds: its level `floor_db` above its own
+    noise floor and within `range_db` of its speech (its 95th percentile), so a room's noise
+    between phrases is no voice. The complement is where nobody speaks: the pauses a cut may land in."""
+    levels = [frame_levels(v, rate, frame_s) for v in mics.values()]
+    if not levels:
+        return []
+    n = min(len(v) for v in levels)
+    stack = np.stack([v[:n] for v in levels])
+    floor, loud = np.percentile(stack, 5, axis=1)[:, None], np.percentile(stack, 95, axis=1)[:, None]
+    active = ((stack - floor >= floor_db) & (stack >= loud - range_db)).any(axis=0)
+    spans: list[tuple[float, float]] = []
+    start: int | None = None
+    for i, on in enumerate(active):
+        if on and start is None:
+            start = i
+        elif not on and start is not None:
+            spans.append((start * frame_s, i * frame_s))
+            start = None
+    if start is not None:
+        spans.append((start * frame_s, n * frame_s))
+    return spans
 
 
 def speaker_at(start: float, end: float, turns: Sequence[Turn]) -> str:
