@@ -285,6 +285,23 @@ def test_karaoke_gives_one_event_per_word_with_the_active_word_highlighted() -> 
         assert a.end <= b.start
 
 
+def test_the_active_word_takes_its_speakers_colour_where_the_series_gives_one() -> None:
+    from dataclasses import replace as with_
+
+    from touktouk.captions.styles import style_for
+    from touktouk.config import BrandSettings, CaptionSettings
+
+    words = [with_(w, speaker="host" if i < 4 else "guest") for i, w in enumerate(spoken(ESS))]
+    captions = CaptionSettings(speaker_colours={"guest": "#22CC88"})
+    style = style_for("vertical", BrandSettings(), captions)
+    subs = to_ssa(layout_for_style(words, style), style, karaoke=True)
+    guest_tag, highlight = "{\\c&H88CC22&}", "{\\c&H00D4FF&}"  # #22CC88 and the brand's #FFD400, as &HBBGGRR&
+    by_word = list(zip(words, subs, strict=True))
+    assert all(highlight in e.text and guest_tag not in e.text for w, e in by_word if w.speaker == "host")
+    assert all(guest_tag in e.text and highlight not in e.text for w, e in by_word if w.speaker == "guest")
+    assert style_for("classic", BrandSettings(), captions).speaker_colours == ()  # 16:9 has no karaoke
+
+
 def test_ass_file_carries_the_style() -> None:
     style = vertical()
     subs = to_ssa(layout_captions(spoken(ESS), max_chars_per_line=22), style, karaoke=False)

@@ -271,3 +271,20 @@ def test_lecturer_face_stays_inside_the_vertical_crop(
     # The window moves, and knots stay sparse enough for a short ffmpeg expression.
     assert len({round(plan.x_at(s.time)) for s in with_face}) > 3
     assert len(plan.keyframes) <= (WALK[1] - WALK[0]) + 2 * (len(cuts) + 1)
+
+
+def test_on_a_wide_the_crop_follows_the_face_of_the_one_speaking():
+    from touktouk.types import Framing, Word
+    from touktouk.vision.faces import Box, FaceSample, follow_speaker, speaker_near
+
+    left, right = Box(300, 300, 200, 200), Box(1400, 320, 180, 180)  # the host left, the guest right
+    samples = [FaceSample(t / 2, (right, left), 1920, 1080, left) for t in range(12)]  # pick_speaker: the larger
+    words = [Word(0.0, 2.4, "Bonjour", speaker="host"), Word(2.6, 6.0, "Merci", speaker="guest")]
+    framing = [Framing(0.0, 6.0, ("host", "guest"))]
+    followed = follow_speaker(samples, framing, lambda t: speaker_near(words, t))
+    assert [s.speaker for s in followed if s.time < 2.4] == [left] * 5
+    assert [s.speaker for s in followed if s.time >= 2.6] == [right] * 6
+    # on a close-up (one person shown), or with a face missing, the samples stay as they were
+    assert follow_speaker(samples, [Framing(0.0, 6.0, ("guest",))], lambda t: "guest") == samples
+    one_face = [FaceSample(1.0, (left,), 1920, 1080, left)]
+    assert follow_speaker(one_face, framing, lambda t: "guest") == one_face

@@ -436,22 +436,29 @@ SEED_TERMS = ("Anthony Babkine", "Diversidays", "égalité des chances", "#Numé
 needs_seed = pytest.mark.skipif(not SEED.is_file(), reason="the shared seed interviews are not here")
 
 
-def seed_interview(wps: float = 2.6, sentence_pause: float = 0.4, paragraph_pause: float = 1.2) -> Transcript:
+def seed_interview(
+    wps: float = 2.6, sentence_pause: float = 0.4, paragraph_pause: float = 1.2, *, speakers: bool = False
+) -> Transcript:
     """The Diversidays interview (host questions, guest answers) as words said at `wps` words per second.
 
     Each word lasts 90 % of its slot; sentences and paragraphs are followed by short pauses, as in speech.
+    With `speakers`, each word carries who said it ("host": the blog, "guest": Anthony Babkine).
     """
     lines = SEED.read_text(encoding="utf-8").splitlines()
     first = next(i for i, line in enumerate(lines) if line.startswith("Le BrandNewsBlog : Bonjour Anthony"))
     last = next(i for i, line in enumerate(lines) if line.startswith("Marketeurs.euses"))
     t, segments = 0.0, []
+    who = "host"
     for line in lines[first:last]:
+        said_by = _SPEAKER.match(line)
+        if said_by:
+            who = "host" if said_by.group(1) == "Le BrandNewsBlog" else "guest"
         text = _SPEAKER.sub("", line).strip()
         if not text:
             continue
         words = []
         for token in text.split():
-            words.append(Word(round(t, 3), round(t + 0.9 / wps, 3), token))
+            words.append(Word(round(t, 3), round(t + 0.9 / wps, 3), token, speaker=who if speakers else ""))
             t += 1 / wps + (sentence_pause if words[-1].ends_sentence else 0.0)
         segments.append(Segment(words[0].start, words[-1].end, text, tuple(words)))
         t += paragraph_pause
@@ -505,6 +512,30 @@ def test_host_question_then_guest_answer_scores_the_answer_component(interview: 
     assert answer(q + 1, q) == pytest.approx(0.75 * 0.15)  # the answer, right after its question
     assert sents[q + 3].is_question  # the guest's own « Pourquoi ? », followed by a long answer: counted too
     assert answer(q + 6, q + 5) == 0  # mid-answer, no question in sight
+
+
+def test_with_real_turns_only_another_speakers_answer_counts(interview: Transcript) -> None:
+    turns = seed_interview(speakers=True)
+    sents = sentences(turns.words)
+    q = next(i for i, s in enumerate(sents) if " ".join(w.text for w in s.words).endswith("le plus fier aujourd’hui ?"))
+    assert (sents[q].speaker, sents[q + 1].speaker) == ("host", "guest")
+    rhetorical = next(i for i in range(q + 1, q + 8) if sents[i].is_question)
+    assert sents[rhetorical].speaker == "guest"  # « Pourquoi ? », which he answers himself
+
+    def answer(first: int, previous: int | None) -> float:
+        words, start, end = _window(sents, first, 30.0)
+        prev = sents[previous] if previous is not None else None
+        return score_window(words, start, end, frozenset(), MIN_S, MAX_S, previous=prev)["answer"]
+
+    assert answer(q, q - 1) == pytest.approx(0.15)  # the host's question, the guest's answer
+    assert answer(q + 1, q) == pytest.approx(0.75 * 0.15)  # the guest's answer, right after it
+    assert answer(rhetorical, rhetorical - 1) == 0  # the guest answering himself: no question -> answer
+    # the same window without speakers: the heuristic counts the rhetorical question
+    plain = sentences(interview.words)
+    same = next(i for i, s in enumerate(plain) if s.start == sents[rhetorical].start)
+    assert plain[same].is_question
+    words, start, end = _window(plain, same, 30.0)
+    assert score_window(words, start, end, frozenset(), MIN_S, MAX_S, previous=plain[same - 1])["answer"] > 0
 
 
 def test_a_question_without_a_long_answer_does_not_count() -> None:

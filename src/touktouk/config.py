@@ -88,6 +88,11 @@ class CaptionSettings(_Strict):
     emphasis_colour: Annotated[str, Field(pattern=r"^(#[0-9A-Fa-f]{6})?$")] = Field(
         "#4FD8FF", description="Colour of episode keywords in 9:16 and 1:1 captions; empty = no emphasis"
     )
+    speaker_colours: dict[str, Annotated[str, Field(pattern=HEX_COLOUR)]] = Field(
+        default_factory=dict,
+        description='The active word in its speaker\'s colour in 9:16 and 1:1 captions ({ host = "#FFD400" }); '
+        "speakers not listed: the brand's highlight colour",
+    )
 
 
 class RenderSettings(_Strict):

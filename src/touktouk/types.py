@@ -44,6 +44,16 @@ class Turn:
 
 
 @dataclass(frozen=True)
+class Framing:
+    """Who the picture shows from `start` to `end` (seconds in the footage), left to right: a
+    multicam shot's camera `shows` (["host", "guest"] for a wide with the host on the left)."""
+
+    start: float
+    end: float
+    shows: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Segment:
     start: float
     end: float

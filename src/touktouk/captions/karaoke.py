@@ -183,7 +183,8 @@ def to_ssa(
     """An ASS file for the events; with karaoke, one event per word with that word highlighted.
 
     Words of `keywords` (guest, organisation, cause, hashtags) are shown in the style's
-    emphasis colour when it has one. Emoji are left out: libass cannot draw them.
+    emphasis colour when it has one; the active word in its speaker's colour where the style
+    gives one (`speaker_colours`). Emoji are left out: libass cannot draw them.
     """
     subs = pysubs2.SSAFile()
     subs.info["PlayResX"] = str(style.play_res_x)
@@ -208,6 +209,7 @@ def to_ssa(
         )
     }
     tag = _ass_colour_tag(style.highlight_colour)
+    speaker_tags = {who: _ass_colour_tag(colour) for who, colour in style.speaker_colours}
     emphasis_tag = _ass_colour_tag(style.emphasis_colour) if style.emphasis_colour and keywords else ""
     font_file = style.font_file()
 
@@ -226,6 +228,7 @@ def to_ssa(
             b = ev.end if i + 1 == len(ev.words) else min(max(ev.words[i + 1].start, ev.start), ev.end)
             if ms(b) <= ms(a):
                 continue  # a word with no time of its own (same start as the next)
-            text = _karaoke_text(lines, seg_of[i], tag, emphasised, emphasis_tag, font_file)
+            active_tag = speaker_tags.get(w.speaker, tag)
+            text = _karaoke_text(lines, seg_of[i], active_tag, emphasised, emphasis_tag, font_file)
             subs.append(pysubs2.SSAEvent(start=ms(a), end=ms(b), text=text, style=style.name))
     return subs

@@ -33,6 +33,8 @@ class CaptionStyle:
     max_cps: float = 17.0  # reading speed the layout aims for and the checker applies
     emphasis_colour: str = ""  # episode keywords in this colour ("" = no keyword emphasis)
     condense: bool = True  # leave out « euh », « ben »… from captions still too fast to read
+    # the active word in its speaker's colour: (speaker, "#RRGGBB") pairs; others in highlight_colour
+    speaker_colours: tuple[tuple[str, str], ...] = ()
 
     @property
     def measured(self) -> bool:
@@ -88,6 +90,7 @@ class StyleSettings(TypedDict, total=False):
     max_cps: float
     emphasis: str
     condense: bool
+    speaker_colours: tuple[tuple[str, str], ...]
 
 
 def _shape_style(
@@ -115,6 +118,7 @@ def _shape_style(
         max_cps=settings.get("max_cps", 17.0),
         emphasis_colour=settings.get("emphasis", ""),
         condense=settings.get("condense", True),
+        speaker_colours=settings.get("speaker_colours", ()),
     )
 
 
@@ -176,4 +180,5 @@ def style_for(
         max_cps=captions.max_cps if max_cps is None else max_cps,
         condense=captions.condense,
         emphasis="" if kind == "classic" else captions.emphasis_colour,
+        speaker_colours=() if kind == "classic" else tuple(sorted(captions.speaker_colours.items())),
     )

@@ -21,13 +21,21 @@ breakdown a producer sees adds up to the score. The components are one table, `C
 |            |            |        | for every window without a loudness track (no effect on ranking)     |
 | density    | 0..1       | 0.15   | no long silences: share of the window actually spoken, minus 0.15    |
 |            |            |        | per pause over 1.5 s                                                 |
-| answer     | 0..1       | 0.15   | a guest answer after a host question (heuristic below)               |
+| answer     | 0..1       | 0.15   | an answer after a question: by real turns, else a heuristic (below)  |
 | length     | 0..1       | 0.05   | closeness to the middle of the allowed length range                  |
 | fillers    | -0.25..0   | -0.05  | per French filler (« euh », « ben », « voilà », « du coup »…;        |
 |            |            | each   | configurable), capped at -0.25                                       |
 
-Question -> answer heuristic (there is no speaker diarisation): a *question* is a sentence
-ending in « ? »; an *answer* is the speech that follows it up to the next question. The
+Question -> answer from real turns, when the words carry speakers (a shoot's mics, or
+diarization): a *question* is a sentence ending in « ? »; its *answer* is the speech of other
+speakers that follows it, starting within 3 s and running until the asker speaks again. The
+component is 1 when the window opens with a question answered for at least 8 s inside the
+window, 0.75 when the window opens on another speaker's answer to a question that ends at most
+3 s before it, 0.5 when a question later in the window is answered for 8 s inside it, else 0: a
+guest's rhetorical question, which the guest goes on answering, no longer counts.
+
+Question -> answer heuristic, without speakers: an *answer* is the speech that follows a
+question up to the next question. The
 answer component is 1 when the window opens with a question followed by at least 8 s of
 answer inside the window, 0.75 when the window is an answer whose question ends at most 3 s
 before it (the clip starts on the guest's words), 0.5 when a question later in the window is
@@ -114,23 +122,36 @@ def _hits(tokens: Sequence[str], vocab: frozenset[str]) -> int:
     return sum(1 for t in tokens for part in re.findall(r"\w+", t) if part in vocab)
 
 
-def _answer(sents: Sequence[Sentence], end: float, previous: Sentence | None) -> float:
-    def answered(i: int) -> bool:
-        following = sents[i + 1 :]
-        stop = next((s.start for s in following if s.is_question), end)
-        return bool(following) and stop - sents[i].end >= ANSWER_MIN_S
+def _answered_by_turns(sents: Sequence[Sentence], i: int, end: float) -> bool:
+    """Question `i` answered by other speakers, from within 3 s, for 8 s inside the window."""
+    asker, reply = sents[i].speaker, []
+    for s in sents[i + 1 :]:
+        if s.speaker == asker:
+            break
+        reply.append(s)
+    if not reply or reply[0].start - sents[i].end > QUESTION_GAP_S:
+        return False
+    return min(reply[-1].end, end) - reply[0].start >= ANSWER_MIN_S
 
-    if sents and sents[0].is_question and answered(0):
+
+def _answered_by_text(sents: Sequence[Sentence], i: int, end: float) -> bool:
+    """Question `i` followed by 8 s of speech before the next question (no speakers known)."""
+    following = sents[i + 1 :]
+    stop = next((s.start for s in following if s.is_question), end)
+    return bool(following) and stop - sents[i].end >= ANSWER_MIN_S
+
+
+def _answer(sents: Sequence[Sentence], end: float, previous: Sentence | None) -> float:
+    """The question -> answer component: by real turns when the words carry speakers, else by text."""
+    by_turns = any(w.speaker for s in sents for w in s.words)
+    answered = _answered_by_turns if by_turns else _answered_by_text
+    if sents and sents[0].is_question and answered(sents, 0, end):
         return 1.0
-    if (
-        previous is not None
-        and previous.is_question
-        and sents
-        and not sents[0].is_question
-        and sents[0].start - previous.end <= QUESTION_GAP_S
-    ):
-        return 0.75
-    if any(s.is_question and answered(i) for i, s in enumerate(sents) if i > 0):
+    if previous is not None and previous.is_question and sents:
+        answers = sents[0].speaker != previous.speaker if by_turns else not sents[0].is_question
+        if answers and sents[0].start - previous.end <= QUESTION_GAP_S:
+            return 0.75
+    if any(s.is_question and answered(sents, i, end) for i, s in enumerate(sents) if i > 0):
         return 0.5
     return 0.0
 

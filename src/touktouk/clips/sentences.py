@@ -26,6 +26,14 @@ class Sentence:
     def is_question(self) -> bool:
         return bool(re.search(r"\?[»\"')\]]*$", self.words[-1].text))
 
+    @property
+    def speaker(self) -> str:
+        """Who said most of its words ("" when the transcript knows no speakers)."""
+        counts: dict[str, int] = {}
+        for w in self.words:
+            counts[w.speaker] = counts.get(w.speaker, 0) + 1
+        return max(counts, key=counts.__getitem__) if counts else ""
+
 
 def norm_token(token: str) -> str:
     token = unicodedata.normalize("NFC", token.lower()).replace("’", "'")
@@ -33,10 +41,14 @@ def norm_token(token: str) -> str:
 
 
 def sentences(words: Sequence[Word]) -> list[Sentence]:
-    """Split words at sentence-ending punctuation."""
+    """Split words at sentence-ending punctuation, and where the speaker changes (when the words
+    carry speakers: a turn ends a sentence even where the model put no full stop)."""
     out: list[Sentence] = []
     current: list[Word] = []
     for w in words:
+        if current and w.speaker and current[-1].speaker and w.speaker != current[-1].speaker:
+            out.append(Sentence(tuple(current)))
+            current = []
         current.append(w)
         if w.ends_sentence:
             out.append(Sentence(tuple(current)))

@@ -77,6 +77,7 @@ from touktouk.publish.commit import (
 )
 from touktouk.publish.pointer import review_link
 from touktouk.review.decisions import Decisions, apply_to_plans
+from touktouk.shoot.assemble import framing
 from touktouk.stages import CURRENT, StageLog, stage
 from touktouk.store.base import Store, StoredObject
 from touktouk.store.keys import (
@@ -348,6 +349,7 @@ def _publish(
             transcript=transcript,
             karaoke=caption_style == "karaoke",
             keywords=tuple(k for k in (ep.guest, ep.organisation, ep.cause, *ep.hashtags) if k),
+            framing=framing(inputs.shoot, ep.shoot),
         )
         clips = render_clips(plans, job)
         yt_master = youtube_master(yt_future, episode_job, master) if yt_future is not None else None

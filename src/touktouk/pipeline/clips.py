@@ -34,8 +34,8 @@ from touktouk.store.footage import fetch_footage
 from touktouk.store.keys import clip_cover_key, clip_file_names, clip_folder
 from touktouk.store.s3 import S3Store
 from touktouk.store.url import open_store
-from touktouk.types import ClipPlan, Transcript, Word
-from touktouk.vision.faces import FaceSample, detect_faces
+from touktouk.types import ClipPlan, Framing, Transcript, Word
+from touktouk.vision.faces import FaceSample, detect_faces, follow_speaker, speaker_near
 from touktouk.vision.reframe import plan_crop
 from touktouk.vision.shots import scene_cuts
 
@@ -65,17 +65,22 @@ def render_clip_files(
     *,
     keywords: Sequence[str] = (),
     branding: Branding | None = None,
+    framing: Sequence[Framing] = (),
 ) -> RenderedClip:
     """Render one clip into `workdir` (local files; see `render_clip_task`): captions laid out per
     frame shape (avoiding shot changes, episode keywords emphasised), the crop following the
-    speaker's face in 9:16 and 1:1, every format from one decode, and review thumbnails. (The
-    cover, which shows the title, is made apart: `render_cover_file`.)"""
+    speaker's face in 9:16 and 1:1 (on a multicam shot that shows several people, the face of the
+    one speaking: `framing`), every format from one decode, and review thumbnails. (The cover,
+    which shows the title, is made apart: `render_cover_file`.)"""
     logger = run_logger(log)
     clip_dir = workdir / "clips" / plan.id
     clip_dir.mkdir(parents=True, exist_ok=True)
     footage = Path(info.path)
     words = transcript.words_between(plan.start, plan.end)
     cuts = scene_cuts(footage, plan.start, plan.end) if info.has_video else []
+    # a multicam program's own cuts are known to the frame: they replace the detected ones near them
+    known = [f.start for f in framing if plan.start < f.start < plan.end]
+    cuts = sorted(known + [c for c in cuts if all(abs(c - k) > 0.5 for k in known)])
     videos = _outputs_for(plan, series.clips.platforms, clip_dir)
     # The clip's main caption files (SRT, VTT, ASS) are the 9:16 ones; other shapes get their own ASS.
     style = style_for("vertical", series.brand, series.captions)
@@ -101,6 +106,8 @@ def render_clip_files(
         if r.reframe and info.has_video and aspect(spec.width, spec.height) != aspect(info.display_width, info.height):
             if samples is None:
                 samples = detect_faces(footage, plan.start, plan.end, cuts=cuts)
+                if framing:
+                    samples = follow_speaker(samples, framing, lambda t: speaker_near(words, t))
             crop = plan_crop(
                 samples, cuts, info.display_width, info.height, aspect(spec.width, spec.height),
                 clip_start=plan.start, clip_end=plan.end,
@@ -237,7 +244,7 @@ def render_and_store_clip(plan: ClipPlan, job: RenderJob, logger: LoggerLike) ->
         info = replace(job.info, path=str(footage))
         rendered = render_clip_files(
             plan, info, job.transcript, job.series, workdir, job.karaoke,
-            keywords=job.keywords, branding=branding_from(job.series.brand, job.config_dir),
+            keywords=job.keywords, branding=branding_from(job.series.brand, job.config_dir), framing=job.framing,
         )  # fmt: skip
         return store_rendered_clip(store, job, rendered, logger, hash_parts(clip_inputs(plan, job)))
     finally:

@@ -84,6 +84,8 @@ def clip_inputs(plan: ClipPlan, job: RenderJob) -> dict[str, Any]:
         "karaoke": job.karaoke,
         "keywords": list(job.keywords),
         **render_settings(job.series, job.config_dir),
+        # who each multicam shot shows (the crop follows the speaker's face on a wide); none: as before
+        **({"framing": [asdict(f) for f in job.framing]} if job.framing else {}),
     }
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from touktouk.config import SeriesConfig
 from touktouk.render.probe import MediaInfo
 from touktouk.store.base import StoredObject
-from touktouk.types import Transcript
+from touktouk.types import Framing, Transcript
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,3 +35,4 @@ class RenderJob(EpisodeJob):
     transcript: Transcript
     karaoke: bool = True
     keywords: tuple[str, ...] = ()  # episode vocabulary, emphasised in the 9:16 and 1:1 captions
+    framing: tuple[Framing, ...] = ()  # a multicam footage's shots: who each shows (`shoot.assemble.framing`)

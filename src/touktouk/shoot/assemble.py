@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from touktouk.shoot.parts import Part, check_follow_on, join_parts, read_part
 from touktouk.shoot.speakers import LEVEL_RATE, mic_turns, voiced_spans
 from touktouk.shoot.sync import MIN_CONFIDENCE, SYNC_RATE, Placement, place
 from touktouk.streams import display_width
+from touktouk.types import Framing
 
 SHOOT_CACHE_ENV = "TOUKTOUK_SHOOT_CACHE"
 FOOTAGE_NAME = "footage.mp4"
@@ -151,6 +153,15 @@ def plan_shoot_cut(
     }
     turns, voiced = mic_turns(mics, LEVEL_RATE), voiced_spans(mics, LEVEL_RATE)
     return plan_cut(turns, duration, cameras, voiced, cut_rules(settings))
+
+
+def framing(record: Mapping[str, Any] | None, shoot: Shoot | None) -> tuple[Framing, ...]:
+    """Who each shot of a multicam footage shows, left to right (from its record's cut and the
+    cameras' `shows`); () for footage that is no multicam program."""
+    if shoot is None or not record or not record.get("cut"):
+        return ()
+    shows = {c.name: c.shows for c in shoot.cameras}
+    return tuple(Framing(s["start"], s["end"], shows.get(s["camera"], ())) for s in record["cut"]["shots"])
 
 
 def footage_camera(shoot: Shoot) -> ShootCamera:

@@ -102,7 +102,7 @@ def speaker_shots(
 
     def cut_to(at: float, to: str, reason: str) -> None:
         nonlocal cam, why, since
-        if at > since:
+        if at > since + 1e-6:
             shots.append(Shot(since, at, cam, why))
             since = at
         cam, why = to, reason
@@ -121,8 +121,7 @@ def speaker_shots(
         prev_end = turn.end if prev_end is None else max(prev_end, turn.end)
     if overview is not None and prev_end is not None and duration - prev_end >= rules.wide_after_s:
         cut_to(prev_end, overview.name, "wide: nobody talks")
-    if duration > since:
-        shots.append(Shot(since, duration, cam, why))
+    shots.append(Shot(since, max(duration, since), cam, why))
     return merge_same(shots)
 
 

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ import numpy as np
 
 from touktouk.errors import MediaError
 from touktouk.streams import display_width, parse_sar, stream_rotation
+from touktouk.types import Framing, Word
 from touktouk.vision.shots import shot_index
 
 
@@ -217,6 +218,34 @@ class FaceDetector:
             rw = roi.shape[1]
             found = [(rw - fx - fw, fy, fw, fh) for fx, fy, fw, fh in self._run(self.profile, cv2.flip(roi, 1), lo, hi)]
         return [(fx + x0, fy + y0, fw, fh) for fx, fy, fw, fh in found]
+
+
+def speaker_near(words: Sequence[Word], t: float, within: float = 1.0) -> str:
+    """Who speaks at `t`: the speaker of the word said then, else of the nearest word within `within` s."""
+    best, gap = "", within
+    for w in words:
+        d = 0.0 if w.start <= t <= w.end else min(abs(t - w.start), abs(t - w.end))
+        if d <= gap and w.speaker:
+            best, gap = w.speaker, d
+    return best
+
+
+def follow_speaker(
+    samples: Sequence[FaceSample], framing: Sequence[Framing], speaker_at: Callable[[float], str]
+) -> list[FaceSample]:
+    """On a shot that shows several people, the crop follows the one speaking: where the picture
+    shows as many distinct faces as its camera's `shows` names, and the words say who speaks, the
+    sample's `speaker` is the face at that person's place from the left. Elsewhere (a close-up, a
+    face missed, nobody speaking) the sample is as `pick_speaker` left it."""
+    out = []
+    for s in samples:
+        shot = next((f for f in framing if f.start <= s.time < f.end), None)
+        who = speaker_at(s.time) if shot is not None and len(shot.shows) > 1 else ""
+        faces = sorted(distinct_faces(s.boxes), key=lambda b: b.cx)
+        if shot is not None and who in shot.shows and len(faces) == len(shot.shows):
+            s = FaceSample(s.time, s.boxes, s.frame_w, s.frame_h, faces[shot.shows.index(who)])
+        out.append(s)
+    return out
 
 
 def detect_faces(
