@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from touktouk.publish.commit import Inputs
-from touktouk.shoot.decode import decode_mono
+from touktouk.shoot.decode import decode_mics
 from touktouk.shoot.speakers import LEVEL_RATE, label_words, mic_turns
 from touktouk.transcribe.vad import open_pcm, pcm_speech_regions
 from touktouk.types import Transcript, Turn
@@ -26,9 +26,7 @@ def speaker_turns(inputs: Inputs, audio: Path, regions: Sequence[tuple[float, fl
         settings = inputs.series.speakers
         return diarize_audio(audio, settings.max_speakers, log, regions) if settings.diarize else []
     base = Path(inputs.episode_file).expanduser().resolve().parent
-    mics = {
-        m.speaker: decode_mono(base / m.file, LEVEL_RATE, what=f"the mic of speaker '{m.speaker}'") for m in shoot.mics
-    }
+    mics = decode_mics(shoot, base, LEVEL_RATE)
     turns = mic_turns(mics, LEVEL_RATE)
     spoken: dict[str, float] = {}
     for t in turns:

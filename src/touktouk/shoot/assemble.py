@@ -27,7 +27,7 @@ from touktouk.progress import ProgressLog
 from touktouk.shoot.conform import Conform, Program, conform, render_program
 from touktouk.shoot.correlate import Signal
 from touktouk.shoot.cuts import Angle, CutRules, Shot, on_frames, plan_cut
-from touktouk.shoot.decode import decode_mono, mix
+from touktouk.shoot.decode import decode_mics, decode_mono, mix
 from touktouk.shoot.parts import Part, check_follow_on, join_parts, read_part
 from touktouk.shoot.speakers import LEVEL_RATE, mic_turns, voiced_spans
 from touktouk.shoot.sync import MIN_CONFIDENCE, SYNC_RATE, Placement, place
@@ -148,9 +148,7 @@ def plan_shoot_cut(
     shoot: Shoot, base: Path, duration: float, cameras: list[Angle], settings: MulticamSettings
 ) -> list[Shot]:
     """The shoot's cut from its mics: who speaks when (`speakers.mic_turns`), where anyone does."""
-    mics = {
-        m.speaker: decode_mono(base / m.file, LEVEL_RATE, what=f"the mic of speaker '{m.speaker}'") for m in shoot.mics
-    }
+    mics = decode_mics(shoot, base, LEVEL_RATE)
     turns, voiced = mic_turns(mics, LEVEL_RATE), voiced_spans(mics, LEVEL_RATE)
     return plan_cut(turns, duration, cameras, voiced, cut_rules(settings))
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from touktouk.config import Shoot
 from touktouk.errors import MediaError
 from touktouk.render.ffmpeg import input_path
 from touktouk.shoot.correlate import Signal
@@ -37,3 +38,8 @@ def mix(tracks: Sequence[Signal]) -> Signal:
     for t in tracks:
         out[: len(t)] += t
     return out
+
+
+def decode_mics(shoot: Shoot, base: Path, rate: int) -> dict[str, Signal]:
+    """Each mic of the shoot (paths relative to `base`) as mono samples at `rate` Hz, by speaker."""
+    return {m.speaker: decode_mono(base / m.file, rate, what=f"the mic of speaker '{m.speaker}'") for m in shoot.mics}
